@@ -1,0 +1,122 @@
+//! The compact form of a diagram for a model's prompt: few tokens per element, deterministic.
+//!
+//! It keeps what grading needs and drops what it does not (display names, data types, comments,
+//! directives). It is written, never parsed back. Grammar (one element a line, in model order):
+//!
+//! ```text
+//! line         = entity | relationship | specialization | union
+//! entity       = ("E" | "W") " " NAME [": " attributes]          W: weak entity
+//! relationship = ("R" | "I") " " NAME ": " sides ["; " attributes]  I: identifying
+//! sides        = side {", " side}
+//! side         = ENTITY ("=" | "-") [label] [":" ROLE]           "=" total (also for min ≥ 1), "-" partial
+//! label        = "1" | "N" | "M" | "(" MIN "," (MAX | "N") ")"
+//! attributes   = attribute {", " attribute}
+//! attribute    = ["*" | "~"] ["/"] ["+"] NAME ["(" attributes ")"]
+//!                "*" key, "~" partial key, "/" derived, "+" multivalued, "(…)" composite parts
+//! specialization = "S " SUPER " " ("=" | "-") ["d" | "o"] ": " SUB {", " SUB}
+//! union        = "U " CATEGORY " " ("=" | "-") ": " SUPER {", " SUPER}
+//! ```
+//!
+//! The [`eerd-format.md`] sample's EMPLOYEE becomes
+//! `E EMPLOYEE: *Ssn, Name(Fname, Minit, Lname), Salary, /Age` and its WORKS_FOR
+//! `R WORKS_FOR: EMPLOYEE=N, DEPARTMENT=1`.
+
+use crate::model::{Attribute, Diagram, Disjointness, KeyKind};
+use crate::print::cardinality_label;
+use std::fmt::Write;
+
+/// The compact form of `diagram` (one line an element, each ending in `\n`).
+pub fn compact(diagram: &Diagram) -> String {
+    let mut out = String::new();
+    for entity in &diagram.entities {
+        out.push(if entity.weak { 'W' } else { 'E' });
+        out.push(' ');
+        out.push_str(&entity.name);
+        if !entity.attributes.is_empty() {
+            out.push_str(": ");
+            write_attributes(&mut out, &entity.attributes);
+        }
+        out.push('\n');
+    }
+    let mut names: Vec<&str> = diagram.relationships.iter().map(|r| r.name.as_str()).collect();
+    for link in &diagram.links {
+        if !names.contains(&link.relationship.as_str()) {
+            names.push(&link.relationship);
+        }
+    }
+    for name in names {
+        let relationship = diagram.relationships.iter().find(|r| r.name == name);
+        let identifying = relationship.is_some_and(|r| r.identifying);
+        out.push(if identifying { 'I' } else { 'R' });
+        out.push(' ');
+        out.push_str(name);
+        out.push(':');
+        let mut first = true;
+        for link in diagram.links.iter().filter(|l| l.relationship == name) {
+            out.push_str(if first { " " } else { ", " });
+            first = false;
+            out.push_str(&link.entity);
+            out.push(if link.is_total() { '=' } else { '-' });
+            if let Some(c) = link.cardinality {
+                out.push_str(&cardinality_label(c));
+            }
+            if let Some(role) = &link.role {
+                let _ = write!(out, ":{role}");
+            }
+        }
+        if let Some(r) = relationship.filter(|r| !r.attributes.is_empty()) {
+            out.push_str("; ");
+            write_attributes(&mut out, &r.attributes);
+        }
+        out.push('\n');
+    }
+    for spec in &diagram.specializations {
+        let total = if spec.total { '=' } else { '-' };
+        let symbol = match spec.disjointness {
+            Some(Disjointness::Disjoint) => "d",
+            Some(Disjointness::Overlapping) => "o",
+            None => "",
+        };
+        let _ = writeln!(
+            out,
+            "S {} {total}{symbol}: {}",
+            spec.superclass,
+            spec.subclasses.join(", ")
+        );
+    }
+    for union in &diagram.unions {
+        let total = if union.total { '=' } else { '-' };
+        let _ = writeln!(
+            out,
+            "U {} {total}: {}",
+            union.category,
+            union.superclasses.join(", ")
+        );
+    }
+    out
+}
+
+fn write_attributes(out: &mut String, attributes: &[Attribute]) {
+    for (i, a) in attributes.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match a.key {
+            KeyKind::None => {}
+            KeyKind::Key => out.push('*'),
+            KeyKind::Partial => out.push('~'),
+        }
+        if a.derived {
+            out.push('/');
+        }
+        if a.multivalued {
+            out.push('+');
+        }
+        out.push_str(&a.name);
+        if a.is_composite() {
+            out.push('(');
+            write_attributes(out, &a.parts);
+            out.push(')');
+        }
+    }
+}

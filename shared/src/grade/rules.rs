@@ -1,0 +1,613 @@
+//! The rules grader: a deterministic baseline that aligns the student's diagram to the
+//! reference and reports each structural difference as one finding.
+//!
+//! It follows `mistakes.md`: one mistake is one finding, consequences are not counted again
+//! (nothing is reported about what only attaches to a missing entity, and a weak entity drawn as
+//! strong is one `weak_entity` finding), and harmless differences pass (names compared through
+//! the lexicon, declaration order, link direction, ratio vs `(min,max)` labels, data types,
+//! display names, relationship names when participants and constraints are right).
+//!
+//! A wrong cardinality is named by the reference side whose label is wrong **in the reference's
+//! own label style**: a ratio label is compared as a ratio (for a binary relationship, the other
+//! side's maximum), a `(min,max)` label by its own maximum.
+
+use super::align::{match_attributes, name_similarity, Alignment, SAME_NAME};
+use super::{GradeError, Grader, Submission};
+use crate::finding::{Category, Finding};
+use crate::lexicon::Lexicon;
+use crate::model::{Attribute, Cardinality, Diagram, KeyKind, Link};
+use crate::path::ElementPath;
+use crate::semantics::{side_constraints, SideConstraint};
+use std::collections::HashSet;
+
+/// The deterministic baseline grader.
+#[derive(Debug, Clone)]
+pub struct RulesGrader {
+    lexicon: Lexicon,
+}
+
+impl Default for RulesGrader {
+    fn default() -> Self {
+        RulesGrader {
+            lexicon: Lexicon::builtin(),
+        }
+    }
+}
+
+impl RulesGrader {
+    /// A rules grader using `lexicon` to compare names.
+    pub fn with_lexicon(lexicon: Lexicon) -> Self {
+        RulesGrader { lexicon }
+    }
+
+    /// The findings for `student` against `reference`.
+    pub fn findings(&self, reference: &Diagram, student: &Diagram) -> Vec<Finding> {
+        let alignment = Alignment::new(&self.lexicon, reference, student);
+        let mut run = Run {
+            lexicon: &self.lexicon,
+            reference,
+            student,
+            alignment,
+            findings: Vec::new(),
+            weak_findings: HashSet::new(),
+        };
+        run.entities();
+        run.relationships();
+        run.attributes();
+        run.specializations();
+        run.unions();
+        run.findings
+    }
+}
+
+impl Grader for RulesGrader {
+    fn name(&self) -> String {
+        "rules".to_string()
+    }
+
+    fn grade(&mut self, submission: Submission<'_>) -> Result<Vec<Finding>, GradeError> {
+        Ok(self.findings(submission.reference, submission.student))
+    }
+}
+
+struct Run<'a> {
+    lexicon: &'a Lexicon,
+    reference: &'a Diagram,
+    student: &'a Diagram,
+    alignment: Alignment,
+    findings: Vec<Finding>,
+    /// Reference weak entities already given a `weak_entity` finding.
+    weak_findings: HashSet<String>,
+}
+
+fn lower(s: &str) -> String {
+    s.to_lowercase()
+}
+
+impl<'a> Run<'a> {
+    fn push(&mut self, category: Category, element: ElementPath, student: Option<String>, explanation: String) {
+        if self
+            .findings
+            .iter()
+            .any(|f| f.category == category && f.element == element)
+        {
+            return;
+        }
+        self.findings.push(Finding {
+            category,
+            element,
+            student,
+            explanation,
+        });
+    }
+
+    fn student_entity(&self, reference_name: &str) -> Option<&'a str> {
+        self.alignment
+            .student_entity(self.reference, self.student, reference_name)
+    }
+
+    fn entity_missing(&self, reference_name: &str) -> bool {
+        self.reference
+            .entities
+            .iter()
+            .position(|e| e.name == reference_name)
+            .is_some_and(|i| self.alignment.entities[i].is_none())
+    }
+
+    fn entities(&mut self) {
+        for (i, entity) in self.reference.entities.iter().enumerate() {
+            let Some(j) = self.alignment.entities[i] else {
+                self.push(
+                    Category::MissingEntity,
+                    ElementPath::Named(entity.name.clone()),
+                    None,
+                    format!("The diagram has no entity type for {}, which the requirements call for.", entity.name),
+                );
+                continue;
+            };
+            let theirs = &self.student.entities[j];
+            if entity.weak != theirs.weak {
+                let explanation = if entity.weak {
+                    format!("{} cannot be identified on its own: make it a weak entity with an identifying relationship and a partial key.", entity.name)
+                } else {
+                    format!("{} has a key of its own, so it should be a strong entity, not a weak one.", entity.name)
+                };
+                self.weak_finding(&entity.name, Some(theirs.name.clone()), explanation);
+                continue;
+            }
+            if entity.weak {
+                if partial_keys(self.lexicon, &entity.attributes) != partial_keys(self.lexicon, &theirs.attributes) {
+                    self.weak_finding(
+                        &entity.name,
+                        Some(theirs.name.clone()),
+                        format!("The partial key of weak entity {} is marked wrongly.", entity.name),
+                    );
+                }
+                continue;
+            }
+            let ours = full_keys(self.lexicon, &entity.attributes);
+            let mine = full_keys(self.lexicon, &theirs.attributes);
+            if ours != mine && !self.in_specialization_as_subclass(&entity.name) {
+                let explanation = if mine.is_empty() {
+                    format!("{} has no key: mark the attribute that identifies each {} with <<key>>.", entity.name, entity.name)
+                } else {
+                    format!("The key of {} is wrong: mark the attribute(s) that identify each {} as key, and only those.", entity.name, entity.name)
+                };
+                self.push(Category::WrongKey, ElementPath::Named(entity.name.clone()), Some(theirs.name.clone()), explanation);
+            }
+        }
+    }
+
+    fn in_specialization_as_subclass(&self, name: &str) -> bool {
+        self.reference
+            .specializations
+            .iter()
+            .any(|s| s.subclasses.iter().any(|c| c == name))
+            || self.reference.unions.iter().any(|u| u.category == name)
+    }
+
+    fn weak_finding(&mut self, entity: &str, student: Option<String>, explanation: String) {
+        if self.weak_findings.insert(lower(entity)) {
+            self.push(Category::WeakEntity, ElementPath::Named(entity.to_string()), student, explanation);
+        }
+    }
+
+    fn relationships(&mut self) {
+        for (i, relationship) in self.reference.relationships.iter().enumerate() {
+            let ours: Vec<&Link> = self.reference.links_of(&relationship.name).collect();
+            let touches_missing = ours.iter().any(|l| self.entity_missing(&l.entity));
+            let Some(j) = self.alignment.relationships[i] else {
+                let present = ours.iter().filter(|l| !self.entity_missing(&l.entity)).count();
+                if present >= 2 || (!touches_missing && !ours.is_empty()) {
+                    let names: Vec<&str> = ours.iter().map(|l| l.entity.as_str()).collect();
+                    self.push(
+                        Category::MissingRelationship,
+                        ElementPath::Named(relationship.name.clone()),
+                        None,
+                        format!("The relationship {} between {} is missing.", relationship.name, names.join(" and ")),
+                    );
+                }
+                continue;
+            };
+            let theirs_rel = &self.student.relationships[j];
+            if relationship.identifying != theirs_rel.identifying {
+                if let Some(weak) = ours.iter().find(|l| self.reference.entity(&l.entity).is_some_and(|e| e.weak)) {
+                    let name = weak.entity.clone();
+                    self.weak_finding(
+                        &name,
+                        self.student_entity(&name).map(str::to_string),
+                        format!("{} should be the identifying relationship of weak entity {name}.", relationship.name),
+                    );
+                } else if !relationship.identifying {
+                    let weak_side = self
+                        .student
+                        .links_of(&theirs_rel.name)
+                        .find(|l| self.student.entity(&l.entity).is_some_and(|e| e.weak))
+                        .map(|l| l.entity.clone());
+                    if let Some(student_weak) = weak_side {
+                        if let Some(k) = self.student.entities.iter().position(|e| e.name == student_weak) {
+                            if let Some(r) = self.alignment.entities.iter().position(|m| *m == Some(k)) {
+                                let name = self.reference.entities[r].name.clone();
+                                self.weak_finding(&name, Some(student_weak.clone()), format!("{} is not an identifying relationship.", relationship.name));
+                            }
+                        }
+                    }
+                }
+            }
+            let theirs: Vec<&Link> = self.student.links_of(&theirs_rel.name).collect();
+            let Some(pairs) = self.pair_sides(&ours, &theirs) else {
+                if !touches_missing {
+                    self.push(
+                        Category::RelationshipStructure,
+                        ElementPath::Named(relationship.name.clone()),
+                        Some(theirs_rel.name.clone()),
+                        structure_explanation(&relationship.name, &ours),
+                    );
+                }
+                continue;
+            };
+            let recursive = has_repeated_entity(&ours);
+            if recursive && theirs.iter().any(|l| l.role.is_none()) {
+                self.push(
+                    Category::RelationshipStructure,
+                    ElementPath::Named(relationship.name.clone()),
+                    Some(theirs_rel.name.clone()),
+                    format!("{} relates {} to itself: give each side its role.", relationship.name, ours[0].entity),
+                );
+            }
+            self.compare_sides(&relationship.name, &pairs);
+        }
+    }
+
+    /// Pairs each reference link with the student link for the same entity (and role, for a
+    /// recursive relationship). `None` when the participants differ.
+    fn pair_sides(&self, ours: &[&'a Link], theirs: &[&'a Link]) -> Option<Vec<(&'a Link, &'a Link)>> {
+        if ours.len() != theirs.len() {
+            return None;
+        }
+        let mut free: Vec<&Link> = theirs.to_vec();
+        let mut pairs = Vec::new();
+        for link in ours {
+            let target = self.student_entity(&link.entity)?;
+            let candidates: Vec<usize> = free
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.entity == target)
+                .map(|(k, _)| k)
+                .collect();
+            let chosen = match (&link.role, candidates.len()) {
+                (_, 0) => return None,
+                (_, 1) | (None, _) => candidates[0],
+                (Some(role), _) => *candidates
+                    .iter()
+                    .max_by(|&&a, &&b| {
+                        let score = |k: usize| free[k].role.as_deref().map_or(0.0, |r| name_similarity(self.lexicon, role, r));
+                        score(a).total_cmp(&score(b)).then(b.cmp(&a))
+                    })
+                    .unwrap_or(&candidates[0]),
+            };
+            pairs.push((*link, free.remove(chosen)));
+        }
+        Some(pairs)
+    }
+
+    fn compare_sides(&mut self, relationship: &str, pairs: &[(&'a Link, &'a Link)]) {
+        let ours = constraints_by_link(self.reference, relationship);
+        let student_relationship = pairs.first().map(|(_, t)| t.relationship.clone()).unwrap_or_default();
+        let theirs = constraints_by_link(self.student, &student_relationship);
+        let binary = pairs.len() == 2;
+        for (k, (our_link, their_link)) in pairs.iter().enumerate() {
+            let (Some(our), Some(their)) = (find(&ours, our_link), find(&theirs, their_link)) else {
+                continue;
+            };
+            let path = ElementPath::side(our_link);
+            let side_name = format!("the {} side of {}", our_link.entity, relationship);
+            // Cardinality, in the reference's own label style.
+            let wrong_cardinality = match our_link.cardinality {
+                Some(Cardinality::MinMax { .. }) => our.max != their.max && their.max.is_some(),
+                _ if binary => {
+                    let (other_ours, other_theirs) = (pairs[1 - k].0, pairs[1 - k].1);
+                    let a = find(&ours, other_ours).and_then(|c| c.max);
+                    let b = find(&theirs, other_theirs).and_then(|c| c.max);
+                    a.map(|m| m == Some(1)) != b.map(|m| m == Some(1))
+                }
+                _ => our.is_many() != their.is_many() && their.is_many().is_some(),
+            };
+            if wrong_cardinality {
+                self.push(
+                    Category::WrongCardinality,
+                    path.clone(),
+                    Some(format!("{}/{}", their_link.relationship, their_link.entity)),
+                    cardinality_explanation(our_link, our, &side_name),
+                );
+            }
+            let weak_side = self.reference.entity(&our_link.entity).is_some_and(|e| e.weak)
+                && self.weak_findings.contains(&lower(&our_link.entity));
+            if (our.total() != their.total() || (our.min != their.min && explicit_min(our_link) && explicit_min(their_link))) && !weak_side {
+                let explanation = if our.total() {
+                    format!("Every {} must take part in {}: make {side_name} total.", our_link.entity, relationship)
+                } else {
+                    format!("Not every {} takes part in {}: make {side_name} partial.", our_link.entity, relationship)
+                };
+                self.push(
+                    Category::WrongParticipation,
+                    path,
+                    Some(format!("{}/{}", their_link.relationship, their_link.entity)),
+                    explanation,
+                );
+            }
+        }
+    }
+
+    fn attributes(&mut self) {
+        let owners = self.owner_pairs();
+        // Student attributes (owner, top-level index) that stand for some reference attribute.
+        let mut used: HashSet<(String, usize)> = HashSet::new();
+        let mut unmatched: Vec<(String, Option<String>, &'a Attribute)> = Vec::new();
+        for (our_owner, our_attributes, their) in &owners {
+            let Some((their_owner, their_attributes)) = their else { continue };
+            let matches = match_attributes(self.lexicon, our_attributes, their_attributes);
+            for (k, m) in matches.iter().enumerate() {
+                match m {
+                    Some(j) => {
+                        used.insert((their_owner.clone(), *j));
+                        let path = vec![our_attributes[k].name.clone()];
+                        self.compare_attribute(our_owner, path, &our_attributes[k], &their_attributes[*j]);
+                    }
+                    None => unmatched.push((our_owner.clone(), Some(their_owner.clone()), &our_attributes[k])),
+                }
+            }
+        }
+        for (our_owner, _, attribute) in unmatched {
+            let path = ElementPath::Attribute { owner: our_owner.clone(), names: vec![attribute.name.clone()] };
+            if let Some((elsewhere, key)) = self.find_misplaced(attribute, &used) {
+                used.insert(key);
+                self.push(
+                    Category::MisplacedAttribute,
+                    path,
+                    Some(elsewhere.clone()),
+                    format!("{} describes {}, not {}: move it there.", attribute.name, our_owner, elsewhere.split('.').next().unwrap_or("")),
+                );
+            } else if attribute.key == KeyKind::None {
+                self.push(
+                    Category::MissingAttribute,
+                    path,
+                    None,
+                    format!("{} lacks the attribute {}.", our_owner, attribute.name),
+                );
+            } else if !self.reference.entity(&our_owner).is_some_and(|e| e.weak) {
+                self.push(
+                    Category::WrongKey,
+                    ElementPath::Named(our_owner.clone()),
+                    None,
+                    format!("{} lacks its key attribute {}.", our_owner, attribute.name),
+                );
+            } else {
+                self.weak_finding(&our_owner, None, format!("Weak entity {our_owner} lacks its partial key {}.", attribute.name));
+            }
+        }
+    }
+
+    /// Each reference owner (entity or relationship) with its attributes and its student
+    /// counterpart's name and attributes, if aligned.
+    #[allow(clippy::type_complexity)]
+    fn owner_pairs(&self) -> Vec<(String, &'a [Attribute], Option<(String, &'a [Attribute])>)> {
+        let mut out = Vec::new();
+        for (i, e) in self.reference.entities.iter().enumerate() {
+            let theirs = self.alignment.entities[i].map(|j| {
+                let s = &self.student.entities[j];
+                (s.name.clone(), s.attributes.as_slice())
+            });
+            out.push((e.name.clone(), e.attributes.as_slice(), theirs));
+        }
+        for (i, r) in self.reference.relationships.iter().enumerate() {
+            let theirs = self.alignment.relationships[i].map(|j| {
+                let s = &self.student.relationships[j];
+                (s.name.clone(), s.attributes.as_slice())
+            });
+            out.push((r.name.clone(), r.attributes.as_slice(), theirs));
+        }
+        out
+    }
+
+    /// A student attribute with the same name on another owner, not already standing for a
+    /// reference attribute: `OWNER.name` in the student's diagram.
+    fn find_misplaced(&self, attribute: &Attribute, used: &HashSet<(String, usize)>) -> Option<(String, (String, usize))> {
+        let owners = self
+            .student
+            .entities
+            .iter()
+            .map(|e| (&e.name, &e.attributes))
+            .chain(self.student.relationships.iter().map(|r| (&r.name, &r.attributes)));
+        for (owner, attributes) in owners {
+            for (j, a) in attributes.iter().enumerate() {
+                if !used.contains(&(owner.clone(), j)) && name_similarity(self.lexicon, &attribute.name, &a.name) >= SAME_NAME {
+                    return Some((format!("{owner}.{}", a.name), (owner.clone(), j)));
+                }
+            }
+        }
+        None
+    }
+
+    fn compare_attribute(&mut self, owner: &str, names: Vec<String>, ours: &Attribute, theirs: &Attribute) {
+        let path = ElementPath::Attribute { owner: owner.to_string(), names: names.clone() };
+        let display = format!("{}.{}", owner, names.join("."));
+        let mut kind = Vec::new();
+        if ours.multivalued != theirs.multivalued {
+            kind.push(if ours.multivalued { "multivalued" } else { "single-valued" });
+        }
+        if ours.derived != theirs.derived {
+            kind.push(if ours.derived { "derived" } else { "stored (not derived)" });
+        }
+        if ours.is_composite() != theirs.is_composite() {
+            kind.push(if ours.is_composite() { "composite" } else { "simple (not composite)" });
+        }
+        if !kind.is_empty() {
+            self.push(
+                Category::AttributeKind,
+                path,
+                Some(theirs.name.clone()),
+                format!("{} should be {}.", display, kind.join(" and ")),
+            );
+            return;
+        }
+        if ours.is_composite() {
+            let matches = match_attributes(self.lexicon, &ours.parts, &theirs.parts);
+            for (k, m) in matches.iter().enumerate() {
+                let mut sub = names.clone();
+                sub.push(ours.parts[k].name.clone());
+                match m {
+                    Some(j) => self.compare_attribute(owner, sub, &ours.parts[k], &theirs.parts[*j]),
+                    None => self.push(
+                        Category::MissingAttribute,
+                        ElementPath::Attribute { owner: owner.to_string(), names: sub },
+                        None,
+                        format!("{display} lacks its part {}.", ours.parts[k].name),
+                    ),
+                }
+            }
+        }
+    }
+
+    fn mapped(&self, names: &[String]) -> (Vec<String>, usize) {
+        let mut out = Vec::new();
+        let mut missing = 0;
+        for n in names {
+            match self.student_entity(n) {
+                Some(s) => out.push(lower(s)),
+                None => missing += 1,
+            }
+        }
+        out.sort();
+        (out, missing)
+    }
+
+    fn specializations(&mut self) {
+        for spec in &self.reference.specializations {
+            let path = ElementPath::specialization(&spec.superclass, &spec.subclasses);
+            let Some(superclass) = self.student_entity(&spec.superclass) else { continue };
+            let (subs, missing) = self.mapped(&spec.subclasses);
+            if subs.is_empty() {
+                continue;
+            }
+            let candidates: Vec<_> = self
+                .student
+                .specializations
+                .iter()
+                .filter(|s| lower(&s.superclass) == lower(superclass))
+                .collect();
+            // The student's specializations of that superclass, merged when a multi-subclass
+            // specialization was drawn as single-subclass lines.
+            let best = candidates.iter().max_by_key(|s| {
+                s.subclasses.iter().filter(|c| subs.contains(&lower(c))).count()
+            });
+            let explanation = match best {
+                None => Some(format!("{} should be specialized into {}.", spec.superclass, spec.subclasses.join(", "))),
+                Some(theirs) => {
+                    let mut their_subs: Vec<String> = theirs.subclasses.iter().map(|c| lower(c)).collect();
+                    their_subs.sort();
+                    let mut problems = Vec::new();
+                    let single = spec.subclasses.len() == 1 && theirs.subclasses.len() == 1;
+                    if !single && spec.disjointness != theirs.disjointness {
+                        problems.push(match spec.disjointness {
+                            Some(crate::model::Disjointness::Disjoint) => "disjoint (d)",
+                            Some(crate::model::Disjointness::Overlapping) => "overlapping (o)",
+                            None => "a single subclass",
+                        });
+                    }
+                    if spec.total != theirs.total {
+                        problems.push(if spec.total { "total (=>=)" } else { "partial (->-)" });
+                    }
+                    let extra = their_subs.iter().filter(|c| !subs.contains(c)).count();
+                    let lacking = subs.iter().filter(|c| !their_subs.contains(c)).count();
+                    if lacking > 0 || (extra > 0 && missing == 0) {
+                        problems.push("made of the right subclasses");
+                    }
+                    (!problems.is_empty()).then(|| {
+                        format!("The specialization of {} into {} should be {}.", spec.superclass, spec.subclasses.join(", "), problems.join(", "))
+                    })
+                }
+            };
+            if let Some(explanation) = explanation {
+                self.push(Category::Specialization, path, Some(superclass.to_string()), explanation);
+            }
+        }
+    }
+
+    fn unions(&mut self) {
+        for union in &self.reference.unions {
+            let path = ElementPath::union(&union.category, &union.superclasses);
+            let Some(category) = self.student_entity(&union.category) else { continue };
+            let (supers, missing) = self.mapped(&union.superclasses);
+            let theirs = self.student.unions.iter().find(|u| lower(&u.category) == lower(category));
+            let explanation = match theirs {
+                None => Some(format!("{} should be a union type (category) of {}.", union.category, union.superclasses.join(", "))),
+                Some(theirs) => {
+                    let mut their_supers: Vec<String> = theirs.superclasses.iter().map(|c| lower(c)).collect();
+                    their_supers.sort();
+                    let extra = their_supers.iter().filter(|c| !supers.contains(c)).count();
+                    let lacking = supers.iter().filter(|c| !their_supers.contains(c)).count();
+                    if union.total != theirs.total {
+                        Some(format!("The union type {} should be {}.", union.category, if union.total { "total (=>=)" } else { "partial (->-)" }))
+                    } else if lacking > 0 || (extra > 0 && missing == 0) {
+                        Some(format!("The union type {} should unite exactly {}.", union.category, union.superclasses.join(", ")))
+                    } else {
+                        None
+                    }
+                }
+            };
+            if let Some(explanation) = explanation {
+                self.push(Category::Specialization, path, Some(category.to_string()), explanation);
+            }
+        }
+    }
+}
+
+fn constraints_by_link<'d>(diagram: &'d Diagram, relationship: &str) -> Vec<(&'d Link, SideConstraint)> {
+    side_constraints(diagram, relationship)
+}
+
+fn find(list: &[(&Link, SideConstraint)], link: &Link) -> Option<SideConstraint> {
+    list.iter().find(|(l, _)| std::ptr::eq(*l, link)).map(|(_, c)| *c)
+}
+
+fn explicit_min(link: &Link) -> bool {
+    matches!(link.cardinality, Some(Cardinality::MinMax { .. }))
+}
+
+fn has_repeated_entity(links: &[&Link]) -> bool {
+    let mut seen = HashSet::new();
+    links.iter().any(|l| !seen.insert(lower(&l.entity)))
+}
+
+fn structure_explanation(relationship: &str, ours: &[&Link]) -> String {
+    let names: Vec<&str> = ours.iter().map(|l| l.entity.as_str()).collect();
+    let degree = match names.len() {
+        2 => "binary".to_string(),
+        3 => "ternary".to_string(),
+        n => format!("of degree {n}"),
+    };
+    format!("{relationship} should be {degree}, joining {}.", names.join(", "))
+}
+
+fn cardinality_explanation(link: &Link, ours: SideConstraint, side: &str) -> String {
+    match link.cardinality {
+        Some(Cardinality::MinMax { min, max }) => {
+            let max = max.map_or("N".to_string(), |m| m.to_string());
+            format!("Each {} takes part in at most {max} {}: {side} should be ({min},{max}).", link.entity, link.relationship)
+        }
+        _ => {
+            let label = match ours.is_many() {
+                Some(false) => "1",
+                _ => "N",
+            };
+            let _ = label;
+            let ratio = match link.cardinality {
+                Some(Cardinality::One) => "1",
+                Some(Cardinality::Many(crate::model::ManyLabel::M)) => "M",
+                _ => "N",
+            };
+            format!("The cardinality ratio on {side} should be {ratio}.")
+        }
+    }
+}
+
+/// Concepts of the top-level and part attributes marked as a full key.
+fn full_keys(lexicon: &Lexicon, attributes: &[Attribute]) -> Vec<String> {
+    keys_where(lexicon, attributes, KeyKind::Key)
+}
+
+/// Concepts of the attributes marked as partial key.
+fn partial_keys(lexicon: &Lexicon, attributes: &[Attribute]) -> Vec<String> {
+    keys_where(lexicon, attributes, KeyKind::Partial)
+}
+
+fn keys_where(lexicon: &Lexicon, attributes: &[Attribute], kind: KeyKind) -> Vec<String> {
+    let mut out: Vec<String> = attributes
+        .iter()
+        .filter(|a| a.key == kind)
+        .map(|a| lexicon.concept(&a.name))
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,36 @@
+//! The EERD crate: extended entity-relationship diagrams in PlantUML's Chen notation.
+//!
+//! - [`model`]: the diagram model ([`Diagram`] and its parts);
+//! - [`parse()`]: text → [`Diagram`], with every syntax error's line and column;
+//! - [`print()`] / [`print_with`]: [`Diagram`] → canonical text;
+//! - [`lint()`]: well-formedness diagnostics on a parsed diagram;
+//! - [`path`]: element paths (`WORKS_FOR/DEPARTMENT`) and resolving them;
+//! - [`compact()`]: the few-token form of a diagram for a model's prompt;
+//! - [`finding`]: mistake categories, findings and the data-set record;
+//! - [`semantics`]: one meaning for ratio and `(min,max)` labels;
+//! - [`grade`]: the `Grader` interface and the rules baseline; [`score`]: precision, recall, F1.
+//!
+//! This crate has no ML dependencies and builds for `wasm32-unknown-unknown`.
+
+pub mod compact;
+pub mod finding;
+pub mod grade;
+pub mod lexicon;
+pub mod lint;
+pub mod model;
+pub mod mutate;
+pub mod parse;
+pub mod path;
+pub mod print;
+pub mod score;
+#[cfg(feature = "runtime")] pub mod runtime;
+pub mod rng;
+pub mod semantics;
+
+pub use compact::compact;
+pub use finding::{Category, Finding, Record};
+pub use lint::{has_errors, lint, Diagnostic, Severity};
+pub use model::*;
+pub use parse::{parse, ParseError, ParseErrors};
+pub use path::{resolve, Element, ElementPath};
+pub use print::{print, print_with, PrintOptions};

@@ -1,0 +1,961 @@
+//! The parser for PlantUML Chen notation (`@startchen` … `@endchen`).
+//!
+//! The grammar is line-based, as PlantUML's is: each line is one declaration, attribute, link,
+//! specialization, `}` or comment. The parser recovers at line boundaries, so one call reports
+//! every bad line, each with line, column, what was expected and what was found. It never panics,
+//! whatever the bytes (a fuzz target checks this).
+//!
+//! Beyond PlantUML it accepts roles on links (`REL -1- E : role`), a role comment line written
+//! by the printer's renderable mode (`' role: supervisee` right before a link), and `{ }` on
+//! one line for an empty block. Colors (`#red`) are accepted and dropped.
+
+use crate::model::{
+    Attribute, Cardinality, Diagram, Disjointness, Entity, KeyKind, Link, ManyLabel,
+    Relationship, Span, Specialization, UnionType,
+};
+use std::fmt;
+
+/// A syntax error at a place in the text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ParseError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What the parser expected there.
+    pub expected: String,
+    /// What it found instead.
+    pub found: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: expected {}, found {}",
+            self.line, self.column, self.expected, self.found
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Every syntax error of one text, in line order (never empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseErrors(pub Vec<ParseError>);
+
+impl fmt::Display for ParseErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParseErrors {}
+
+/// Parses one diagram. On failure returns every error found.
+pub fn parse(text: &str) -> Result<Diagram, ParseErrors> {
+    let mut parser = Parser::default();
+    parser.run(text);
+    if parser.errors.is_empty() {
+        let mut diagram = parser.diagram;
+        orient_links(&mut diagram);
+        diagram.canonicalize_order();
+        Ok(diagram)
+    } else {
+        Err(ParseErrors(parser.errors))
+    }
+}
+
+/// Links are written either way round (`R -1- E` or `E -1- R`); the parser first stores them as
+/// written (relationship = left) and fixes the orientation once every declaration is known.
+fn orient_links(diagram: &mut Diagram) {
+    let is_relationship = |name: &str| diagram.relationships.iter().any(|r| r.name == name);
+    let flips: Vec<bool> = diagram
+        .links
+        .iter()
+        .map(|l| !is_relationship(&l.relationship) && is_relationship(&l.entity))
+        .collect();
+    for (link, flip) in diagram.links.iter_mut().zip(flips) {
+        if flip {
+            std::mem::swap(&mut link.relationship, &mut link.entity);
+        }
+    }
+}
+
+/// Where attributes being read go.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Entity(usize),
+    Relationship(usize),
+    /// A line that failed to parse but opened a block: skip until its `}`.
+    Skipped,
+}
+
+#[derive(Default)]
+struct Parser {
+    diagram: Diagram,
+    errors: Vec<ParseError>,
+    /// The open blocks: an owner, then the path of composite attributes inside it.
+    stack: Vec<(Owner, Vec<usize>)>,
+    pending_role: Option<String>,
+}
+
+/// A cursor over one line's characters.
+struct Line<'a> {
+    chars: Vec<char>,
+    pos: usize,
+    line: usize,
+    _text: &'a str,
+}
+
+type LineResult<T> = Result<T, ParseError>;
+
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '.'
+}
+
+fn describe(c: Option<char>) -> String {
+    match c {
+        None => "end of line".to_string(),
+        Some(c) if c.is_control() => format!("character U+{:04X}", c as u32),
+        Some(c) => format!("'{c}'"),
+    }
+}
+
+impl<'a> Line<'a> {
+    fn new(text: &'a str, line: usize) -> Self {
+        Line {
+            chars: text.chars().collect(),
+            pos: 0,
+            line,
+            _text: text,
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn peek_at(&self, offset: usize) -> Option<char> {
+        self.chars.get(self.pos + offset).copied()
+    }
+
+    fn column(&self) -> usize {
+        self.pos + 1
+    }
+
+    fn span(&self) -> Span {
+        Span::new(self.line, self.column())
+    }
+
+    fn skip_spaces(&mut self) {
+        while matches!(self.peek(), Some(c) if c == ' ' || c == '\t') {
+            self.pos += 1;
+        }
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.chars.len()
+    }
+
+    fn error(&self, expected: impl Into<String>) -> ParseError {
+        let found = if self.at_end() {
+            "end of line".to_string()
+        } else {
+            let rest: String = self.chars[self.pos..].iter().take(20).collect();
+            if rest.chars().count() == 1 {
+                describe(self.peek())
+            } else {
+                format!("'{rest}'")
+            }
+        };
+        self.error_found(expected, found)
+    }
+
+    fn error_found(&self, expected: impl Into<String>, found: impl Into<String>) -> ParseError {
+        ParseError {
+            line: self.line,
+            column: self.column(),
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, c: char) -> LineResult<()> {
+        if self.eat(c) {
+            Ok(())
+        } else {
+            Err(self.error(format!("'{c}'")))
+        }
+    }
+
+    /// Reads a keyword if it stands next, followed by a space or the end.
+    fn eat_word(&mut self, word: &str) -> bool {
+        let n = word.chars().count();
+        let matches = self.chars[self.pos..]
+            .iter()
+            .take(n)
+            .copied()
+            .eq(word.chars());
+        let boundary = !matches!(self.peek_at(n), Some(c) if is_name_char(c));
+        if matches && boundary {
+            self.pos += n;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn name(&mut self, what: &str) -> LineResult<String> {
+        let start = self.pos;
+        while matches!(self.peek(), Some(c) if is_name_char(c)) {
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.error(what.to_string()));
+        }
+        Ok(self.chars[start..self.pos].iter().collect())
+    }
+
+    fn quoted(&mut self) -> LineResult<String> {
+        let open = self.span();
+        self.expect('"')?;
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c == '"' {
+                let text: String = self.chars[start..self.pos].iter().collect();
+                self.pos += 1;
+                if text.trim().is_empty() {
+                    return Err(ParseError {
+                        line: open.line,
+                        column: open.column,
+                        expected: "a non-empty shown name".into(),
+                        found: "\"\"".into(),
+                    });
+                }
+                return Ok(text);
+            }
+            self.pos += 1;
+        }
+        Err(ParseError {
+            line: open.line,
+            column: open.column,
+            expected: "a closing '\"' for the shown name".into(),
+            found: "end of line".into(),
+        })
+    }
+
+    /// `"Shown" as CODE` or `CODE`.
+    fn display_and_name(&mut self, what: &str) -> LineResult<(Option<String>, String)> {
+        if self.peek() == Some('"') {
+            let display = self.quoted()?;
+            self.skip_spaces();
+            if !self.eat_word("as") {
+                return Err(self.error("'as' after the shown name"));
+            }
+            self.skip_spaces();
+            let name = self.name(what)?;
+            Ok((Some(display), name))
+        } else {
+            Ok((None, self.name(what)?))
+        }
+    }
+
+    /// Zero or more `<<word>>`, each with the column where it starts.
+    fn stereotypes(&mut self) -> LineResult<Vec<(String, usize)>> {
+        let mut out = Vec::new();
+        loop {
+            self.skip_spaces();
+            if !(self.peek() == Some('<') && self.peek_at(1) == Some('<')) {
+                return Ok(out);
+            }
+            let column = self.column();
+            self.pos += 2;
+            let start = self.pos;
+            while matches!(self.peek(), Some(c) if c != '>') {
+                self.pos += 1;
+            }
+            let word: String = self.chars[start..self.pos].iter().collect();
+            if !(self.eat('>') && self.eat('>')) {
+                return Err(self.error("'>>' closing the stereotype"));
+            }
+            out.push((word.trim().to_string(), column));
+        }
+    }
+
+    /// An optional PlantUML color (`#red`, `#A0B0C0`), dropped.
+    fn skip_color(&mut self) {
+        self.skip_spaces();
+        if self.eat('#') {
+            while matches!(self.peek(), Some(c) if c.is_alphanumeric() || c == '/' || c == '-' || c == '_' || c == '.' || c == ';' || c == ':')
+            {
+                self.pos += 1;
+            }
+        }
+    }
+
+    fn expect_end(&mut self) -> LineResult<()> {
+        self.skip_spaces();
+        if self.at_end() {
+            Ok(())
+        } else {
+            Err(self.error("end of line"))
+        }
+    }
+
+    fn rest(&self) -> String {
+        self.chars[self.pos..].iter().collect()
+    }
+}
+
+/// Layout and style commands PlantUML accepts in any diagram; kept verbatim.
+const DIRECTIVE_PREFIXES: &[&str] = &[
+    "skinparam ",
+    "title ",
+    "caption ",
+    "header ",
+    "footer ",
+    "scale ",
+    "hide ",
+    "show ",
+    "!pragma ",
+    "!theme ",
+];
+const DIRECTIVE_LINES: &[&str] = &["left to right direction", "top to bottom direction"];
+
+fn is_directive(trimmed: &str) -> bool {
+    DIRECTIVE_LINES.contains(&trimmed) || DIRECTIVE_PREFIXES.iter().any(|p| trimmed.starts_with(p))
+}
+
+impl Parser {
+    fn run(&mut self, text: &str) {
+        let mut started = false;
+        let mut ended = false;
+        let mut in_block_comment = false;
+        let mut start_line = 0;
+        for (index, raw) in text.split('\n').enumerate() {
+            let number = index + 1;
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            let trimmed = raw.trim();
+            if in_block_comment {
+                if trimmed.ends_with("'/") {
+                    in_block_comment = false;
+                }
+                continue;
+            }
+            if trimmed.starts_with("/'") {
+                in_block_comment = !trimmed[2..].ends_with("'/");
+                continue;
+            }
+            if trimmed.is_empty() {
+                continue;
+            }
+            let indent = raw.chars().take_while(|c| c.is_whitespace()).count();
+            let column = indent + 1;
+            if ended {
+                self.push_error(number, column, "end of file after @endchen", quote(trimmed));
+                break;
+            }
+            if !started {
+                if let Some(rest) = trimmed.strip_prefix("@startchen") {
+                    if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
+                        self.push_error(number, column, "'@startchen'", quote(trimmed));
+                        return;
+                    }
+                    let name = rest.trim();
+                    if !name.is_empty() {
+                        self.diagram.name = Some(name.to_string());
+                    }
+                    started = true;
+                    start_line = number;
+                } else if !trimmed.starts_with('\'') {
+                    self.push_error(number, column, "'@startchen'", quote(trimmed));
+                    return;
+                }
+                continue;
+            }
+            if trimmed == "@endchen" {
+                ended = true;
+                if let Some(what) = self.open_block_name() {
+                    self.push_error(number, column, format!("'}}' closing {what}"), "@endchen");
+                    self.stack.clear();
+                }
+                continue;
+            }
+            self.line(raw, number, indent);
+        }
+        let last_line = text.lines().count().max(1);
+        if in_block_comment {
+            self.push_error(last_line, 1, "\"'/\" closing the block comment", "end of file");
+        } else if !started {
+            self.push_error(last_line, 1, "'@startchen'", "end of file");
+        } else if !ended {
+            if let Some(what) = self.open_block_name() {
+                self.push_error(last_line, 1, format!("'}}' closing {what}"), "end of file");
+            }
+            self.push_error(
+                last_line,
+                1,
+                format!("'@endchen' (the diagram opened on line {start_line})"),
+                "end of file",
+            );
+        }
+    }
+
+    /// Names the innermost open block, if any: "entity EMPLOYEE (opened on line 3)".
+    fn open_block_name(&self) -> Option<String> {
+        let (owner, _) = self.stack.last()?;
+        Some(match owner {
+            Owner::Entity(i) => {
+                let e = &self.diagram.entities[*i];
+                format!("entity {} (opened on line {})", e.name, e.span.line)
+            }
+            Owner::Relationship(i) => {
+                let r = &self.diagram.relationships[*i];
+                format!("relationship {} (opened on line {})", r.name, r.span.line)
+            }
+            Owner::Skipped => "the block opened by a line with an error".to_string(),
+        })
+    }
+
+    fn push_error(
+        &mut self,
+        line: usize,
+        column: usize,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) {
+        self.errors.push(ParseError {
+            line,
+            column,
+            expected: expected.into(),
+            found: found.into(),
+        });
+    }
+
+    fn line(&mut self, raw: &str, number: usize, indent: usize) {
+        let trimmed = raw.trim();
+        if let Some(comment) = trimmed.strip_prefix('\'') {
+            self.comment(comment);
+            return;
+        }
+        let mut line = Line::new(raw, number);
+        line.pos = indent;
+        let opens_block = trimmed.ends_with('{');
+        let result = if trimmed == "}" {
+            self.close_block(&line)
+        } else if self.stack.is_empty() {
+            if is_directive(trimmed) {
+                self.directive(number, indent, trimmed)
+            } else {
+                self.top_level(&mut line)
+            }
+        } else {
+            self.inside_block(&mut line)
+        };
+        if let Err(error) = result {
+            self.errors.push(error);
+            if opens_block {
+                self.stack.push((Owner::Skipped, Vec::new()));
+            }
+        }
+        self.pending_role = None;
+    }
+
+    fn comment(&mut self, comment: &str) {
+        let role = comment
+            .trim()
+            .strip_prefix("role:")
+            .map(str::trim)
+            .filter(|r| !r.is_empty() && r.chars().all(is_name_char));
+        self.pending_role = role.map(str::to_string);
+    }
+
+    fn directive(&mut self, number: usize, indent: usize, trimmed: &str) -> LineResult<()> {
+        if trimmed.starts_with("skinparam ") && trimmed.ends_with('{') {
+            return Err(ParseError {
+                line: number,
+                column: indent + 1,
+                expected: "a one-line skinparam (blocks are not supported)".into(),
+                found: quote(trimmed),
+            });
+        }
+        self.diagram.directives.push(trimmed.to_string());
+        Ok(())
+    }
+
+    fn close_block(&mut self, line: &Line) -> LineResult<()> {
+        let Some((_, parts)) = self.stack.last_mut() else {
+            return Err(line.error_found(
+                "a declaration, link or specialization",
+                "'}' with no open block",
+            ));
+        };
+        if parts.pop().is_none() {
+            self.stack.pop();
+        }
+        Ok(())
+    }
+
+    fn top_level(&mut self, line: &mut Line) -> LineResult<()> {
+        let span = line.span();
+        if line.eat_word("entity") {
+            line.skip_spaces();
+            return self.entity(line, span);
+        }
+        if line.eat_word("relationship") {
+            line.skip_spaces();
+            return self.relationship(line, span);
+        }
+        if !matches!(line.peek(), Some(c) if is_name_char(c)) {
+            return Err(line.error(
+                "'entity', 'relationship', a link, a specialization or a comment",
+            ));
+        }
+        let left = line.name("a name")?;
+        line.skip_spaces();
+        let first = match line.peek() {
+            Some(c @ ('-' | '=')) => c,
+            _ => {
+                return Err(line.error(
+                    "'-' or '=' starting a link or specialization (or a keyword: 'entity', 'relationship')",
+                ))
+            }
+        };
+        let total = first == '=';
+        match line.peek_at(1) {
+            Some('>') => {
+                line.pos += 2;
+                self.link_end(line, first)?;
+                self.specialization(line, left, total, span)
+            }
+            Some('<') => {
+                line.pos += 2;
+                self.link_end(line, first)?;
+                line.skip_spaces();
+                let superclass = line.name("the superclass's name")?;
+                line.skip_color();
+                line.expect_end()?;
+                self.diagram.specializations.push(Specialization {
+                    superclass,
+                    subclasses: vec![left],
+                    disjointness: None,
+                    total,
+                    span,
+                });
+                Ok(())
+            }
+            _ => {
+                line.pos += 1;
+                let cardinality = self.cardinality(line)?;
+                self.link_end(line, first)?;
+                line.skip_spaces();
+                let right = line.name("the name of an entity or relationship")?;
+                line.skip_spaces();
+                let mut role = None;
+                if line.eat(':') {
+                    line.skip_spaces();
+                    role = Some(line.name("a role name")?);
+                }
+                line.skip_color();
+                line.expect_end()?;
+                let role = role.or_else(|| self.pending_role.take());
+                self.diagram.links.push(Link {
+                    relationship: left,
+                    entity: right,
+                    total,
+                    cardinality,
+                    role,
+                    span,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// The closing `-` or `=` of a link. As in PlantUML, participation is read from the opening
+    /// one; the closing one may be either.
+    fn link_end(&self, line: &mut Line, first: char) -> LineResult<()> {
+        if matches!(line.peek(), Some('-' | '=')) {
+            line.pos += 1;
+            Ok(())
+        } else {
+            Err(line.error(format!(
+                "'{first}' closing the link (labels are 1, N, M or (min,max))"
+            )))
+        }
+    }
+
+    fn cardinality(&self, line: &mut Line) -> LineResult<Option<Cardinality>> {
+        match line.peek() {
+            Some('-' | '=') => Ok(None),
+            Some('(') => {
+                line.pos += 1;
+                line.skip_spaces();
+                let min_col = line.pos;
+                let min = number(line).ok_or_else(|| {
+                    line.pos = min_col;
+                    line.error("a minimum (a number) in (min,max)")
+                })?;
+                line.skip_spaces();
+                line.expect(',')?;
+                line.skip_spaces();
+                let max = match line.peek() {
+                    Some('N' | 'n' | 'M' | 'm' | '*') => {
+                        line.pos += 1;
+                        None
+                    }
+                    _ => {
+                        let max_col = line.pos;
+                        let max = number(line).ok_or_else(|| {
+                            line.pos = max_col;
+                            line.error("a maximum (a number, N or M) in (min,max)")
+                        })?;
+                        if max == 0 || max < min {
+                            line.pos = max_col;
+                            return Err(line.error_found(
+                                format!("a maximum of at least max(1, min = {min})"),
+                                max.to_string(),
+                            ));
+                        }
+                        Some(max)
+                    }
+                };
+                line.skip_spaces();
+                line.expect(')')?;
+                Ok(Some(Cardinality::MinMax { min, max }))
+            }
+            Some(c) if c.is_alphanumeric() => {
+                let start = line.pos;
+                while matches!(line.peek(), Some(c) if c.is_alphanumeric()) {
+                    line.pos += 1;
+                }
+                let label: String = line.chars[start..line.pos].iter().collect();
+                match label.as_str() {
+                    "1" => Ok(Some(Cardinality::One)),
+                    "N" | "n" => Ok(Some(Cardinality::Many(ManyLabel::N))),
+                    "M" | "m" => Ok(Some(Cardinality::Many(ManyLabel::M))),
+                    _ => {
+                        line.pos = start;
+                        Err(line.error_found(
+                            "a cardinality label: 1, N, M or (min,max)",
+                            format!("'{label}'"),
+                        ))
+                    }
+                }
+            }
+            _ => Err(line.error("a cardinality label (1, N, M or (min,max)) or '-'/'='")),
+        }
+    }
+
+    fn specialization(
+        &mut self,
+        line: &mut Line,
+        superclass: String,
+        total: bool,
+        span: Span,
+    ) -> LineResult<()> {
+        line.skip_spaces();
+        let symbol_start = line.pos;
+        let word = line.name("'d', 'o', 'U' or a subclass name")?;
+        line.skip_spaces();
+        let kind = match (word.as_str(), line.peek()) {
+            ("d", Some('{')) => Some(Some(Disjointness::Disjoint)),
+            ("o", Some('{')) => Some(Some(Disjointness::Overlapping)),
+            ("U", Some('{')) => Some(None),
+            (_, Some('{')) => {
+                line.pos = symbol_start;
+                return Err(line.error_found("'d', 'o' or 'U' before '{'", format!("'{word}'")));
+            }
+            _ => None,
+        };
+        let Some(kind) = kind else {
+            line.skip_color();
+            line.expect_end()?;
+            self.diagram.specializations.push(Specialization {
+                superclass,
+                subclasses: vec![word],
+                disjointness: None,
+                total,
+                span,
+            });
+            return Ok(());
+        };
+        line.expect('{')?;
+        let mut names = Vec::new();
+        loop {
+            line.skip_spaces();
+            names.push(line.name("a class name")?);
+            line.skip_spaces();
+            if line.eat(',') {
+                continue;
+            }
+            if line.eat('}') {
+                break;
+            }
+            return Err(line.error("',' or '}'"));
+        }
+        line.skip_color();
+        line.expect_end()?;
+        match kind {
+            Some(disjointness) => self.diagram.specializations.push(Specialization {
+                superclass,
+                subclasses: names,
+                disjointness: Some(disjointness),
+                total,
+                span,
+            }),
+            None => self.diagram.unions.push(UnionType {
+                category: superclass,
+                superclasses: names,
+                total,
+                span,
+            }),
+        }
+        Ok(())
+    }
+
+    /// `entity ["Shown" as] CODE [<<weak>>] [#color] {`
+    fn entity(&mut self, line: &mut Line, span: Span) -> LineResult<()> {
+        let (display, name) = line.display_and_name("the entity's name")?;
+        let mut weak = false;
+        for (word, column) in line.stereotypes()? {
+            match word.as_str() {
+                "weak" => weak = true,
+                _ => {
+                    return Err(ParseError {
+                        line: line.line,
+                        column,
+                        expected: "<<weak>> (the only stereotype of an entity)".into(),
+                        found: format!("<<{word}>>"),
+                    })
+                }
+            }
+        }
+        block_open(line)?;
+        self.diagram.entities.push(Entity {
+            name,
+            display,
+            weak,
+            attributes: Vec::new(),
+            span,
+        });
+        self.stack
+            .push((Owner::Entity(self.diagram.entities.len() - 1), Vec::new()));
+        self.close_if_empty_block(line);
+        Ok(())
+    }
+
+    /// `relationship ["Shown" as] CODE [<<identifying>>] [#color] {`
+    fn relationship(&mut self, line: &mut Line, span: Span) -> LineResult<()> {
+        let (display, name) = line.display_and_name("the relationship's name")?;
+        let mut identifying = false;
+        for (word, column) in line.stereotypes()? {
+            match word.as_str() {
+                "identifying" => identifying = true,
+                _ => {
+                    return Err(ParseError {
+                        line: line.line,
+                        column,
+                        expected: "<<identifying>> (the only stereotype of a relationship)".into(),
+                        found: format!("<<{word}>>"),
+                    })
+                }
+            }
+        }
+        block_open(line)?;
+        self.diagram.relationships.push(Relationship {
+            name,
+            display,
+            identifying,
+            attributes: Vec::new(),
+            span,
+        });
+        self.stack.push((
+            Owner::Relationship(self.diagram.relationships.len() - 1),
+            Vec::new(),
+        ));
+        self.close_if_empty_block(line);
+        Ok(())
+    }
+
+    /// `{ }` or `{}` on the declaration's own line closes the block at once.
+    fn close_if_empty_block(&mut self, line: &mut Line) {
+        if line.eat('}') {
+            self.stack.pop();
+        }
+    }
+
+    fn inside_block(&mut self, line: &mut Line) -> LineResult<()> {
+        let Some((owner, _)) = self.stack.last() else {
+            return Ok(());
+        };
+        if matches!(owner, Owner::Skipped) {
+            if line.rest().trim_end().ends_with('{') {
+                if let Some((_, parts)) = self.stack.last_mut() {
+                    parts.push(0);
+                }
+            }
+            return Ok(());
+        }
+        let span = line.span();
+        if !matches!(line.peek(), Some(c) if is_name_char(c) || c == '"') {
+            return Err(line.error("an attribute or '}'"));
+        }
+        let (display, name, data_type) = if line.peek() == Some('"') {
+            let display = line.quoted()?;
+            line.skip_spaces();
+            if !line.eat_word("as") {
+                return Err(line.error("'as' after the shown name"));
+            }
+            line.skip_spaces();
+            let (name, data_type) = attribute_name_and_type(line)?;
+            (Some(display), name, data_type)
+        } else {
+            let (name, data_type) = attribute_name_and_type(line)?;
+            (None, name, data_type)
+        };
+        let mut attribute = Attribute {
+            name,
+            display,
+            data_type,
+            span,
+            ..Attribute::default()
+        };
+        let weak_owner = self.owner_is_weak();
+        for (word, column) in line.stereotypes()? {
+            match word.as_str() {
+                "key" if weak_owner => attribute.key = KeyKind::Partial,
+                "key" => attribute.key = KeyKind::Key,
+                "partial" | "discriminator" => attribute.key = KeyKind::Partial,
+                "multi" | "multivalued" => attribute.multivalued = true,
+                "derived" => attribute.derived = true,
+                _ => {
+                    return Err(ParseError {
+                        line: line.line,
+                        column,
+                        expected: "an attribute stereotype: <<key>>, <<partial>>, <<multi>> or <<derived>>"
+                            .into(),
+                        found: format!("<<{word}>>"),
+                    })
+                }
+            }
+        }
+        line.skip_color();
+        line.skip_spaces();
+        let composite = line.eat('{');
+        let empty_composite = composite && {
+            line.skip_spaces();
+            line.eat('}')
+        };
+        line.expect_end()?;
+        let index = self.add_attribute(attribute);
+        if composite && !empty_composite {
+            if let Some((_, parts)) = self.stack.last_mut() {
+                parts.push(index);
+            }
+        }
+        Ok(())
+    }
+
+    fn owner_is_weak(&self) -> bool {
+        matches!(self.stack.last(), Some((Owner::Entity(i), _)) if self.diagram.entities[*i].weak)
+    }
+
+    /// Adds an attribute to the innermost open owner; returns its index among its siblings.
+    fn add_attribute(&mut self, attribute: Attribute) -> usize {
+        let Some((owner, path)) = self.stack.last() else {
+            return 0;
+        };
+        let mut list = match owner {
+            Owner::Entity(i) => &mut self.diagram.entities[*i].attributes,
+            Owner::Relationship(i) => &mut self.diagram.relationships[*i].attributes,
+            Owner::Skipped => return 0,
+        };
+        for &step in path {
+            list = &mut list[step].parts;
+        }
+        list.push(attribute);
+        list.len() - 1
+    }
+}
+
+fn block_open(line: &mut Line) -> LineResult<()> {
+    line.skip_color();
+    line.skip_spaces();
+    if !line.eat('{') {
+        return Err(line.error("'{' opening the block (PlantUML needs it, even when empty)"));
+    }
+    line.skip_spaces();
+    let empty = line.peek() == Some('}');
+    if empty {
+        let save = line.pos;
+        line.pos += 1;
+        line.expect_end()?;
+        line.pos = save;
+        return Ok(());
+    }
+    line.expect_end()
+}
+
+/// An attribute's name (words joined by single spaces, as PlantUML allows) and `: TYPE`.
+fn attribute_name_and_type(line: &mut Line) -> LineResult<(String, Option<String>)> {
+    let name = spaced_words(line, "an attribute name")?;
+    line.skip_spaces();
+    if !line.eat(':') {
+        return Ok((name, None));
+    }
+    line.skip_spaces();
+    let data_type = spaced_words(line, "a data type (letters, digits, '_' and '.')")?;
+    Ok((name, Some(data_type)))
+}
+
+fn spaced_words(line: &mut Line, what: &str) -> LineResult<String> {
+    let mut words = vec![line.name(what)?];
+    loop {
+        let save = line.pos;
+        line.skip_spaces();
+        if matches!(line.peek(), Some(c) if is_name_char(c)) {
+            words.push(line.name(what)?);
+        } else {
+            line.pos = save;
+            return Ok(words.join(" "));
+        }
+    }
+}
+
+fn number(line: &mut Line) -> Option<u32> {
+    let start = line.pos;
+    while matches!(line.peek(), Some(c) if c.is_ascii_digit()) {
+        line.pos += 1;
+    }
+    if line.pos == start {
+        return None;
+    }
+    let digits: String = line.chars[start..line.pos].iter().collect();
+    digits.parse().ok()
+}
+
+fn quote(text: &str) -> String {
+    let short: String = text.chars().take(40).collect();
+    if short.len() < text.len() {
+        format!("'{short}…'")
+    } else {
+        format!("'{short}'")
+    }
+}

@@ -1,0 +1,189 @@
+//! The rules grader on hand-made submissions: each mistake category found at the right
+//! reference path, and harmless differences passed.
+
+use eerd::grade::RulesGrader;
+use eerd::{parse, Category};
+
+const REFERENCE: &str = "@startchen COMPANY
+entity EMPLOYEE {
+  Ssn <<key>>
+  Name {
+    Fname
+    Lname
+  }
+  Salary
+  Age <<derived>>
+}
+entity DEPARTMENT {
+  Dnumber <<key>>
+  Locations <<multi>>
+}
+entity PROJECT {
+  Pnumber <<key>>
+  Location
+}
+entity DEPENDENT <<weak>> {
+  Dep_name <<partial>>
+}
+entity ENGINEER {
+}
+entity SECRETARY {
+}
+relationship WORKS_FOR {
+}
+WORKS_FOR =N= EMPLOYEE
+WORKS_FOR =1= DEPARTMENT
+relationship WORKS_ON {
+  Hours
+}
+WORKS_ON =M= EMPLOYEE
+WORKS_ON =N= PROJECT
+relationship DEPENDENTS_OF <<identifying>> {
+}
+DEPENDENTS_OF -1- EMPLOYEE
+DEPENDENTS_OF =N= DEPENDENT
+relationship SUPERVISION {
+}
+SUPERVISION -(0,1)- EMPLOYEE : supervisee
+SUPERVISION -(0,N)- EMPLOYEE : supervisor
+EMPLOYEE ->- d { ENGINEER, SECRETARY }
+@endchen
+";
+
+fn grade(student: &str) -> Vec<(Category, String)> {
+    let reference = parse(REFERENCE).unwrap();
+    let student = parse(student).unwrap_or_else(|e| panic!("{e}"));
+    let mut found: Vec<(Category, String)> = RulesGrader::default()
+        .findings(&reference, &student)
+        .into_iter()
+        .map(|f| (f.category, f.element.to_string()))
+        .collect();
+    found.sort();
+    found
+}
+
+fn edit(from: &str, to: &str) -> String {
+    assert!(REFERENCE.contains(from), "{from:?} not in the reference");
+    REFERENCE.replacen(from, to, 1)
+}
+
+fn one(category: Category, path: &str) -> Vec<(Category, String)> {
+    vec![(category, path.to_string())]
+}
+
+#[test]
+fn the_reference_itself_is_clean() {
+    assert_eq!(grade(REFERENCE), vec![]);
+}
+
+#[test]
+fn harmless_differences_pass() {
+    let student = "@startchen
+entity Staff_member {
+  SSN <<key>>
+  Salary : MONEY
+  Name {
+    Fname
+    Lname
+  }
+  Age <<derived>>
+}
+entity \"Departments\" as DEPT {
+  Dept_no <<key>>
+  Locations <<multi>>
+}
+entity Projects {
+  Pnumber <<key>>
+  Location
+}
+entity DEPENDENT <<weak>> {
+  Dep_name <<key>>
+}
+entity ENGINEER {
+}
+entity SECRETARY {
+}
+relationship EMPLOYS {
+}
+EMPLOYS -(1,1)- Staff_member
+EMPLOYS -(1,N)- DEPT
+relationship WORKS_ON {
+  Hours
+}
+Projects =N= WORKS_ON
+Staff_member =M= WORKS_ON
+relationship DEPENDENTS_OF <<identifying>> {
+}
+DEPENDENTS_OF -1- Staff_member
+DEPENDENTS_OF =N= DEPENDENT
+relationship SUPERVISES {
+}
+SUPERVISES -(0,N)- Staff_member : supervisor
+SUPERVISES -(0,1)- Staff_member : supervisee
+Staff_member ->- d { SECRETARY, ENGINEER }
+@endchen
+";
+    assert_eq!(grade(student), vec![]);
+}
+
+#[test]
+fn each_category_is_found_at_its_path() {
+    let cases = vec![
+        (
+            edit("entity PROJECT {\n  Pnumber <<key>>\n  Location\n}\n", "")
+                .replace("relationship WORKS_ON {\n  Hours\n}\nWORKS_ON =M= EMPLOYEE\nWORKS_ON =N= PROJECT\n", ""),
+            one(Category::MissingEntity, "PROJECT"),
+        ),
+        (
+            edit("relationship WORKS_FOR {\n}\nWORKS_FOR =N= EMPLOYEE\nWORKS_FOR =1= DEPARTMENT\n", ""),
+            one(Category::MissingRelationship, "WORKS_FOR"),
+        ),
+        (edit("  Salary\n", ""), one(Category::MissingAttribute, "EMPLOYEE.Salary")),
+        (edit("    Lname\n", ""), one(Category::MissingAttribute, "EMPLOYEE.Name.Lname")),
+        (edit("  Salary\n", "  Salary <<key>>\n"), one(Category::WrongKey, "EMPLOYEE")),
+        (edit("  Pnumber <<key>>\n", "  Pnumber\n"), one(Category::WrongKey, "PROJECT")),
+        (edit("WORKS_FOR =1= DEPARTMENT", "WORKS_FOR =N= DEPARTMENT"), one(Category::WrongCardinality, "WORKS_FOR/DEPARTMENT")),
+        (
+            edit("SUPERVISION -(0,1)- EMPLOYEE", "SUPERVISION -(0,N)- EMPLOYEE"),
+            one(Category::WrongCardinality, "SUPERVISION/EMPLOYEE:supervisee"),
+        ),
+        (edit("WORKS_FOR =N= EMPLOYEE", "WORKS_FOR -N- EMPLOYEE"), one(Category::WrongParticipation, "WORKS_FOR/EMPLOYEE")),
+        (
+            edit("entity DEPENDENT <<weak>> {\n  Dep_name <<partial>>", "entity DEPENDENT {\n  Dep_name <<key>>")
+                .replace("DEPENDENTS_OF <<identifying>>", "DEPENDENTS_OF"),
+            one(Category::WeakEntity, "DEPENDENT"),
+        ),
+        (edit("  Locations <<multi>>\n", "  Locations\n"), one(Category::AttributeKind, "DEPARTMENT.Locations")),
+        (edit("  Age <<derived>>\n", "  Age\n"), one(Category::AttributeKind, "EMPLOYEE.Age")),
+        (
+            edit("  Name {\n    Fname\n    Lname\n  }\n", "  Name\n"),
+            one(Category::AttributeKind, "EMPLOYEE.Name"),
+        ),
+        (
+            edit("  Hours\n", "").replace("  Salary\n", "  Salary\n  Hours\n"),
+            one(Category::MisplacedAttribute, "WORKS_ON.Hours"),
+        ),
+        (edit("->- d {", "->- o {"), one(Category::Specialization, "EMPLOYEE>ENGINEER,SECRETARY")),
+        (edit("->- d {", "=>= d {"), one(Category::Specialization, "EMPLOYEE>ENGINEER,SECRETARY")),
+        (edit("WORKS_ON =N= PROJECT", "WORKS_ON =N= DEPARTMENT"), one(Category::RelationshipStructure, "WORKS_ON")),
+        (
+            edit("SUPERVISION -(0,1)- EMPLOYEE : supervisee\nSUPERVISION -(0,N)- EMPLOYEE : supervisor", "SUPERVISION -(0,1)- EMPLOYEE\nSUPERVISION -(0,N)- EMPLOYEE"),
+            one(Category::RelationshipStructure, "SUPERVISION"),
+        ),
+    ];
+    for (student, expected) in cases {
+        assert_eq!(grade(&student), expected, "student:\n{student}");
+    }
+}
+
+#[test]
+fn two_mistakes_give_two_findings() {
+    let student = edit("  Salary\n", "").replace("WORKS_FOR =1= DEPARTMENT", "WORKS_FOR =N= DEPARTMENT");
+    assert_eq!(
+        grade(&student),
+        vec![
+            (Category::MissingAttribute, "EMPLOYEE.Salary".to_string()),
+            (Category::WrongCardinality, "WORKS_FOR/DEPARTMENT".to_string()),
+        ]
+    );
+}

@@ -1,0 +1,37 @@
+//! `eerd export --checkpoint RUN --out model.gguf --quant q8_0`: write a GGUF model.
+
+use anyhow::Result;
+use eerd_trainer::export::{export_checkpoint, Quant};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `eerd export`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A run directory (its latest checkpoint is used) or a checkpoint directory.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The GGUF file to write; `tokenizer.json` is written beside it.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Weight format: f32, f16, q8_0 or q4_k (tensors whose rows do not fit fall back to
+    /// Q8_0 or F16, and are listed).
+    #[arg(long, default_value = "q8_0")]
+    quant: Quant,
+}
+
+/// Runs `eerd export`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let report = export_checkpoint(&args.checkpoint, &args.out, args.quant)?;
+    for note in &report.fallbacks {
+        eprintln!("note: {note}");
+    }
+    eprintln!(
+        "wrote {} ({:.2} MB, {} tensors) and {}",
+        report.path.display(),
+        report.bytes as f64 / 1e6,
+        report.tensors.len(),
+        report.tokenizer_path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,15 @@
+//! One module per subcommand.
+
+pub mod bench;
+pub mod check;
+pub mod dataset;
+pub mod eval;
+pub mod export;
+pub mod fmt;
+pub mod generate;
+pub mod grade;
+pub mod graders;
+pub mod import;
+pub mod input;
+pub mod tokenizer;
+pub mod train;

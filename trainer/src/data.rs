@@ -1,0 +1,261 @@
+//! SFT data: JSONL `{"prompt": …, "completion": …}` records, tokenized into examples, a
+//! resumable shuffled order, and padded batches with the prompt masked out of the loss.
+
+use crate::rng::Rng;
+use crate::tokenizer::{encode, Specials};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tokenizers::Tokenizer;
+
+/// One tokenized example: `<|bos|> prompt <|prompt_end|> completion <|eos|>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Example {
+    /// All token ids.
+    pub ids: Vec<u32>,
+    /// Number of leading ids (through `<|prompt_end|>`) that are not predicted.
+    pub prompt_len: usize,
+}
+
+/// What loading a data file did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadStats {
+    /// Records read.
+    pub records: usize,
+    /// Records dropped because the prompt alone did not fit the sequence length.
+    pub dropped_long_prompt: usize,
+    /// Records whose completion was cut to fit (they lose their `<|eos|>`).
+    pub truncated: usize,
+}
+
+/// Tokenizes one prompt/completion pair; `None` if the prompt does not fit `max_tokens`.
+pub fn encode_example(
+    tokenizer: &Tokenizer,
+    specials: &Specials,
+    prompt: &str,
+    completion: &str,
+    max_tokens: usize,
+) -> Result<(Option<Example>, bool)> {
+    let mut ids = vec![specials.bos];
+    ids.extend(encode(tokenizer, prompt)?);
+    ids.push(specials.prompt_end);
+    let prompt_len = ids.len();
+    if prompt_len >= max_tokens {
+        return Ok((None, false));
+    }
+    ids.extend(encode(tokenizer, completion)?);
+    ids.push(specials.eos);
+    let truncated = ids.len() > max_tokens;
+    ids.truncate(max_tokens);
+    Ok((Some(Example { ids, prompt_len }), truncated))
+}
+
+/// The prompt form the runtime uses at inference: `<|bos|> prompt <|prompt_end|>`.
+pub fn encode_prompt(tokenizer: &Tokenizer, specials: &Specials, prompt: &str) -> Result<Vec<u32>> {
+    let mut ids = vec![specials.bos];
+    ids.extend(encode(tokenizer, prompt)?);
+    ids.push(specials.prompt_end);
+    Ok(ids)
+}
+
+/// Reads a JSONL file of `{"prompt": string, "completion": string}` objects. Examples longer
+/// than `max_seq_len + 1` tokens are truncated; those whose prompt does not fit are dropped.
+pub fn load_jsonl(
+    path: &Path,
+    tokenizer: &Tokenizer,
+    specials: &Specials,
+    max_seq_len: usize,
+) -> Result<(Vec<Example>, LoadStats)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut examples = Vec::new();
+    let mut stats = LoadStats::default();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = || format!("{}:{}", path.display(), n + 1);
+        let value: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("{}: invalid JSON", at()))?;
+        let field = |name: &str| -> Result<&str> {
+            match value.get(name) {
+                Some(serde_json::Value::String(s)) => Ok(s),
+                Some(_) => bail!("{}: field `{name}` must be a string", at()),
+                None => bail!("{}: missing field `{name}`", at()),
+            }
+        };
+        let (prompt, completion) = (field("prompt")?, field("completion")?);
+        stats.records += 1;
+        match encode_example(tokenizer, specials, prompt, completion, max_seq_len + 1)? {
+            (Some(example), truncated) => {
+                stats.truncated += truncated as usize;
+                examples.push(example);
+            }
+            (None, _) => stats.dropped_long_prompt += 1,
+        }
+    }
+    if stats.records == 0 {
+        bail!("{}: no records", path.display());
+    }
+    Ok((examples, stats))
+}
+
+/// A padded batch, row-major `(rows, seq)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    /// Input ids.
+    pub ids: Vec<u32>,
+    /// Next-token targets.
+    pub targets: Vec<u32>,
+    /// 1 where the target is a completion token, 0 for prompt and padding.
+    pub weights: Vec<f32>,
+    /// Number of sequences.
+    pub rows: usize,
+    /// Padded length.
+    pub seq: usize,
+    /// Number of positions with weight 1.
+    pub target_tokens: usize,
+    /// Number of non-padding input tokens.
+    pub tokens: usize,
+}
+
+/// Pads `examples` into one batch.
+pub fn make_batch(examples: &[&Example], pad: u32) -> Batch {
+    let seq = examples
+        .iter()
+        .map(|e| e.ids.len().saturating_sub(1))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let rows = examples.len();
+    let mut batch = Batch {
+        ids: vec![pad; rows * seq],
+        targets: vec![pad; rows * seq],
+        weights: vec![0.0; rows * seq],
+        rows,
+        seq,
+        target_tokens: 0,
+        tokens: 0,
+    };
+    for (r, e) in examples.iter().enumerate() {
+        let n = e.ids.len().saturating_sub(1);
+        for j in 0..n {
+            batch.ids[r * seq + j] = e.ids[j];
+            batch.targets[r * seq + j] = e.ids[j + 1];
+            if j + 1 >= e.prompt_len {
+                batch.weights[r * seq + j] = 1.0;
+                batch.target_tokens += 1;
+            }
+        }
+        batch.tokens += n;
+    }
+    batch
+}
+
+/// Position in the shuffled data order; with the seed it determines every future batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderState {
+    /// Pass over the data (0-based).
+    pub epoch: u64,
+    /// Next index into this epoch's permutation.
+    pub cursor: usize,
+}
+
+/// A shuffled, epoch-by-epoch order over `n` examples, reproducible from `(seed, state)`.
+pub struct DataOrder {
+    seed: u64,
+    n: usize,
+    perm: Vec<usize>,
+    /// Where the order stands.
+    pub state: OrderState,
+}
+
+impl DataOrder {
+    /// The order over `n` examples starting at `state`.
+    pub fn new(seed: u64, n: usize, state: OrderState) -> Self {
+        let perm = Self::permutation(seed, n, state.epoch);
+        Self {
+            seed,
+            n,
+            perm,
+            state,
+        }
+    }
+
+    fn permutation(seed: u64, n: usize, epoch: u64) -> Vec<usize> {
+        let mut perm: Vec<usize> = (0..n).collect();
+        Rng::new(seed ^ epoch.wrapping_mul(0x2545_F491_4F6C_DD1D)).shuffle(&mut perm);
+        perm
+    }
+
+    /// The indices of the next `size` examples (fewer only if there are fewer examples); an
+    /// epoch's incomplete tail is skipped.
+    pub fn next(&mut self, size: usize) -> Vec<usize> {
+        let size = size.min(self.n);
+        if self.state.cursor + size > self.n {
+            self.state.epoch += 1;
+            self.state.cursor = 0;
+            self.perm = Self::permutation(self.seed, self.n, self.state.epoch);
+        }
+        let out = self.perm[self.state.cursor..self.state.cursor + size].to_vec();
+        self.state.cursor += size;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_masks_prompt_and_padding() {
+        let a = Example {
+            ids: vec![0, 10, 11, 3, 20, 21, 1],
+            prompt_len: 4,
+        };
+        let b = Example {
+            ids: vec![0, 12, 3, 22, 1],
+            prompt_len: 3,
+        };
+        let batch = make_batch(&[&a, &b], 2);
+        assert_eq!(batch.seq, 6);
+        assert_eq!(&batch.ids[..6], &[0, 10, 11, 3, 20, 21]);
+        assert_eq!(&batch.targets[..6], &[10, 11, 3, 20, 21, 1]);
+        assert_eq!(&batch.weights[..6], &[0., 0., 0., 1., 1., 1.]);
+        assert_eq!(&batch.ids[6..], &[0, 12, 3, 22, 2, 2]);
+        assert_eq!(&batch.weights[6..], &[0., 0., 1., 1., 0., 0.]);
+        assert_eq!(batch.target_tokens, 5);
+        assert_eq!(batch.tokens, 10);
+    }
+
+    #[test]
+    fn order_resumes_exactly() {
+        let mut a = DataOrder::new(
+            5,
+            10,
+            OrderState {
+                epoch: 0,
+                cursor: 0,
+            },
+        );
+        let first: Vec<Vec<usize>> = (0..7).map(|_| a.next(3)).collect();
+        let mut b = DataOrder::new(
+            5,
+            10,
+            OrderState {
+                epoch: 0,
+                cursor: 0,
+            },
+        );
+        for _ in 0..4 {
+            b.next(3);
+        }
+        let mut c = DataOrder::new(5, 10, b.state.clone());
+        let rest: Vec<Vec<usize>> = (0..3).map(|_| c.next(3)).collect();
+        assert_eq!(&first[4..], &rest[..]);
+        let mut seen = first[..3].concat();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 9);
+    }
+}

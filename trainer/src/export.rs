@@ -1,0 +1,327 @@
+//! GGUF export: a checkpoint's weights (F16, Q8_0 or Q4_K) with the `llama` metadata
+//! `quantized_llama` and llama.cpp read, and the tokenizer both embedded as `tokenizer.ggml.*`
+//! metadata (GPT-2 style byte-level BPE) and written as `tokenizer.json` beside the file.
+//!
+//! Quantization falls back per tensor when a row length does not fit the block size: Q4_K and
+//! Q6_K need multiples of 256, Q8_0 multiples of 32; otherwise F16. Norm weights stay F32. With
+//! Q4_K the embedding and output matrices use Q6_K (as llama.cpp's Q4_K_M does).
+
+use crate::checkpoint;
+use crate::model::llama::tensor_shapes;
+use crate::model::ModelConfig;
+use crate::tokenizer::{Specials, SPECIAL_TOKENS};
+use anyhow::{bail, Context, Result};
+use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tokenizers::Tokenizer;
+
+/// The weight format of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quant {
+    /// Unquantized 32-bit floats.
+    F32,
+    /// 16-bit floats.
+    F16,
+    /// 8-bit blocks of 32.
+    Q8_0,
+    /// 4-bit k-quant super-blocks of 256.
+    Q4K,
+}
+
+impl std::str::FromStr for Quant {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "f32" => Self::F32,
+            "f16" => Self::F16,
+            "q8_0" | "q8" => Self::Q8_0,
+            "q4_k" | "q4k" | "q4_k_m" => Self::Q4K,
+            _ => bail!("unknown quantization `{s}` (expected f32, f16, q8_0 or q4_k)"),
+        })
+    }
+}
+
+impl Quant {
+    fn file_type(self) -> u32 {
+        match self {
+            Self::F32 => 0,
+            Self::F16 => 1,
+            Self::Q8_0 => 7,
+            Self::Q4K => 15,
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Clone, Debug)]
+pub struct ExportReport {
+    /// The GGUF file.
+    pub path: PathBuf,
+    /// The tokenizer written beside it.
+    pub tokenizer_path: PathBuf,
+    /// Size of the GGUF file in bytes.
+    pub bytes: u64,
+    /// Each tensor's name and stored type.
+    pub tensors: Vec<(String, GgmlDType)>,
+    /// Tensors stored in another type than requested, with the reason.
+    pub fallbacks: Vec<String>,
+}
+
+fn block_fits(dtype: GgmlDType, row: usize) -> bool {
+    row % dtype.block_size() == 0
+}
+
+/// The stored type of tensor `name` with row length `row` for `quant`, and a note if it falls
+/// back.
+fn choose(name: &str, row: usize, rank: usize, quant: Quant) -> (GgmlDType, Option<String>) {
+    if rank == 1 || quant == Quant::F32 {
+        return (GgmlDType::F32, None);
+    }
+    let wanted = match quant {
+        Quant::F32 => GgmlDType::F32,
+        Quant::F16 => return (GgmlDType::F16, None),
+        Quant::Q8_0 => GgmlDType::Q8_0,
+        Quant::Q4K if name == "token_embd.weight" || name == "output.weight" => GgmlDType::Q6K,
+        Quant::Q4K => GgmlDType::Q4K,
+    };
+    for dtype in [wanted, GgmlDType::Q8_0] {
+        if block_fits(dtype, row) {
+            let note = (dtype != wanted && !(quant == Quant::Q4K && dtype == GgmlDType::Q6K))
+                .then(|| {
+                    format!(
+                        "{name}: row length {row} is not a multiple of {}; stored as {dtype:?} instead of {wanted:?}",
+                        wanted.block_size()
+                    )
+                });
+            return (dtype, note);
+        }
+    }
+    (
+        GgmlDType::F16,
+        Some(format!(
+            "{name}: row length {row} is not a multiple of 32; stored as F16"
+        )),
+    )
+}
+
+/// The GGUF tokenizer metadata (`tokenizer.ggml.*`) of a byte-level BPE tokenizer, padded to
+/// `vocab_size` entries.
+pub fn tokenizer_metadata(
+    tokenizer: &Tokenizer,
+    vocab_size: usize,
+) -> Result<Vec<(String, gguf_file::Value)>> {
+    use gguf_file::Value;
+    let vocab = tokenizer.get_vocab(true);
+    if vocab.len() > vocab_size {
+        bail!(
+            "the tokenizer has {} tokens but the model only {vocab_size}",
+            vocab.len()
+        );
+    }
+    let mut tokens: Vec<Option<String>> = vec![None; vocab_size];
+    for (token, id) in vocab {
+        let slot = tokens
+            .get_mut(id as usize)
+            .with_context(|| format!("token id {id} outside the model's vocabulary"))?;
+        *slot = Some(token);
+    }
+    let mut types = Vec::with_capacity(vocab_size);
+    let mut strings = Vec::with_capacity(vocab_size);
+    for (i, t) in tokens.into_iter().enumerate() {
+        match t {
+            Some(t) => {
+                let special = SPECIAL_TOKENS.contains(&t.as_str());
+                types.push(Value::I32(if special { 3 } else { 1 }));
+                strings.push(Value::String(t));
+            }
+            None => {
+                types.push(Value::I32(5));
+                strings.push(Value::String(format!("[UNUSED_{i}]")));
+            }
+        }
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &tokenizer
+            .to_string(false)
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?,
+    )?;
+    if json["model"]["type"] != "BPE" {
+        bail!("only BPE tokenizers can be exported to GGUF");
+    }
+    let merges = json["model"]["merges"]
+        .as_array()
+        .context("tokenizer has no BPE merges")?
+        .iter()
+        .map(|m| match m {
+            serde_json::Value::String(s) => Ok(Value::String(s.clone())),
+            serde_json::Value::Array(pair) if pair.len() == 2 => Ok(Value::String(format!(
+                "{} {}",
+                pair[0].as_str().unwrap_or_default(),
+                pair[1].as_str().unwrap_or_default()
+            ))),
+            other => bail!("unexpected merge entry {other}"),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let specials = Specials::of(tokenizer)?;
+    Ok(vec![
+        ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
+        ("tokenizer.ggml.pre".into(), Value::String("gpt-2".into())),
+        ("tokenizer.ggml.tokens".into(), Value::Array(strings)),
+        ("tokenizer.ggml.token_type".into(), Value::Array(types)),
+        ("tokenizer.ggml.merges".into(), Value::Array(merges)),
+        (
+            "tokenizer.ggml.bos_token_id".into(),
+            Value::U32(specials.bos),
+        ),
+        (
+            "tokenizer.ggml.eos_token_id".into(),
+            Value::U32(specials.eos),
+        ),
+        (
+            "tokenizer.ggml.padding_token_id".into(),
+            Value::U32(specials.pad),
+        ),
+        ("tokenizer.ggml.add_bos_token".into(), Value::Bool(true)),
+        ("tokenizer.ggml.add_eos_token".into(), Value::Bool(false)),
+    ])
+}
+
+/// The `general.*` and `llama.*` metadata of a model.
+pub fn model_metadata(
+    config: &ModelConfig,
+    name: &str,
+    quant: Quant,
+) -> Vec<(String, gguf_file::Value)> {
+    use gguf_file::Value;
+    let u = |v: usize| Value::U32(v as u32);
+    vec![
+        ("general.architecture".into(), Value::String("llama".into())),
+        ("general.name".into(), Value::String(name.into())),
+        ("general.file_type".into(), Value::U32(quant.file_type())),
+        ("general.alignment".into(), Value::U32(32)),
+        ("llama.context_length".into(), u(config.max_seq_len)),
+        ("llama.embedding_length".into(), u(config.dim)),
+        ("llama.block_count".into(), u(config.n_layers)),
+        ("llama.feed_forward_length".into(), u(config.ffn_dim)),
+        ("llama.attention.head_count".into(), u(config.n_heads)),
+        ("llama.attention.head_count_kv".into(), u(config.n_kv_heads)),
+        ("llama.rope.dimension_count".into(), u(config.head_dim())),
+        ("llama.rope.freq_base".into(), Value::F32(config.rope_theta)),
+        (
+            "llama.attention.layer_norm_rms_epsilon".into(),
+            Value::F32(config.norm_eps),
+        ),
+        ("llama.vocab_size".into(), u(config.vocab_size)),
+    ]
+}
+
+/// Writes `weights` of a model with `config` as GGUF to `out` (atomically), and the tokenizer
+/// as `tokenizer.json` in the same directory.
+pub fn export(
+    config: &ModelConfig,
+    weights: &HashMap<String, Tensor>,
+    tokenizer: &Tokenizer,
+    out: &Path,
+    quant: Quant,
+) -> Result<ExportReport> {
+    let mut metadata = model_metadata(
+        config,
+        out.file_stem()
+            .map_or("eerd".into(), |s| s.to_string_lossy())
+            .as_ref(),
+        quant,
+    );
+    metadata.extend(tokenizer_metadata(tokenizer, config.vocab_size)?);
+    let mut qtensors = Vec::new();
+    let mut fallbacks = Vec::new();
+    for (name, shape) in tensor_shapes(config) {
+        let t = weights
+            .get(&name)
+            .with_context(|| format!("missing weight `{name}`"))?
+            .to_device(&Device::Cpu)?
+            .to_dtype(candle_core::DType::F32)?;
+        if t.dims() != shape.as_slice() {
+            bail!(
+                "weight `{name}` has shape {:?}, expected {shape:?}",
+                t.dims()
+            );
+        }
+        let (dtype, note) = choose(&name, *shape.last().unwrap_or(&1), shape.len(), quant);
+        fallbacks.extend(note);
+        let q = QTensor::quantize(&t, dtype)
+            .with_context(|| format!("cannot quantize `{name}` to {dtype:?}"))?;
+        qtensors.push((name, q));
+    }
+    let md: Vec<(&str, &gguf_file::Value)> =
+        metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let ts: Vec<(&str, &QTensor)> = qtensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    gguf_file::write(&mut bytes, &md, &ts)?;
+    let bytes = bytes.into_inner();
+    crate::fsutil::write_atomic(out, &bytes)?;
+    let tokenizer_path = out.with_file_name(checkpoint::TOKENIZER_FILE);
+    crate::tokenizer::save(tokenizer, &tokenizer_path)?;
+    Ok(ExportReport {
+        path: out.to_path_buf(),
+        tokenizer_path,
+        bytes: bytes.len() as u64,
+        tensors: qtensors
+            .iter()
+            .map(|(n, q)| (n.clone(), q.dtype()))
+            .collect(),
+        fallbacks,
+    })
+}
+
+/// Exports a checkpoint (a checkpoint directory or a run directory's latest checkpoint).
+pub fn export_checkpoint(checkpoint_path: &Path, out: &Path, quant: Quant) -> Result<ExportReport> {
+    let dir = checkpoint::resolve(checkpoint_path)?;
+    let state = checkpoint::read_state(&dir)?;
+    let varmap = checkpoint::load_varmap(
+        &dir.join(checkpoint::MODEL_FILE),
+        &state.model,
+        &Device::Cpu,
+    )?;
+    let tokenizer = crate::tokenizer::load(&dir.join(checkpoint::TOKENIZER_FILE))?;
+    export(
+        &state.model,
+        &checkpoint::weights(&varmap),
+        &tokenizer,
+        out,
+        quant,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fallback_rules() {
+        assert_eq!(
+            choose("blk.0.attn_q.weight", 64, 2, Quant::Q4K).0,
+            GgmlDType::Q8_0
+        );
+        assert!(choose("blk.0.attn_q.weight", 64, 2, Quant::Q4K).1.is_some());
+        assert_eq!(
+            choose("blk.0.attn_q.weight", 512, 2, Quant::Q4K),
+            (GgmlDType::Q4K, None)
+        );
+        assert_eq!(
+            choose("token_embd.weight", 512, 2, Quant::Q4K),
+            (GgmlDType::Q6K, None)
+        );
+        assert_eq!(
+            choose("blk.0.ffn_down.weight", 48, 2, Quant::Q8_0).0,
+            GgmlDType::F16
+        );
+        assert_eq!(
+            choose("output_norm.weight", 64, 1, Quant::Q8_0).0,
+            GgmlDType::F32
+        );
+        assert_eq!(choose("x", 64, 2, Quant::F16), (GgmlDType::F16, None));
+        assert!("q4_k".parse::<Quant>().is_ok() && "q3".parse::<Quant>().is_err());
+    }
+}

@@ -1,0 +1,326 @@
+//! The decoder: RMSNorm, interleaved RoPE, SwiGLU, grouped-query attention, tied or untied output.
+//!
+//! Weights live in a [`VarMap`] under their GGUF tensor names (`token_embd.weight`,
+//! `blk.N.attn_q.weight`, …), with linear weights stored `(out, in)`, so checkpoints and GGUF
+//! export share one naming. Attention heads use the interleaved RoPE layout that
+//! `quantized_llama` and llama.cpp apply to the `llama` architecture, so export needs no q/k
+//! permutation.
+
+use super::config::ModelConfig;
+use super::ops::{causal_softmax, rms_norm, weighted_cross_entropy, RopeTables};
+use crate::rng::Rng;
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarMap;
+
+/// One transformer block's weights.
+struct Block {
+    attn_norm: Tensor,
+    wq: Tensor,
+    wk: Tensor,
+    wv: Tensor,
+    wo: Tensor,
+    ffn_norm: Tensor,
+    w_gate: Tensor,
+    w_up: Tensor,
+    w_down: Tensor,
+}
+
+/// The model: weights (shared with a [`VarMap`]) and RoPE tables.
+pub struct Llama {
+    /// The hyper-parameters.
+    pub config: ModelConfig,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    norm: Tensor,
+    output: Option<Tensor>,
+    rope: RopeTables,
+}
+
+/// Every tensor name and shape of a model with `config`, in a fixed order.
+pub fn tensor_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
+    let (d, hd, f) = (config.dim, config.head_dim(), config.ffn_dim);
+    let (q, kv) = (config.n_heads * hd, config.n_kv_heads * hd);
+    let mut out = vec![("token_embd.weight".to_string(), vec![config.vocab_size, d])];
+    for i in 0..config.n_layers {
+        let p = |n: &str| format!("blk.{i}.{n}.weight");
+        out.push((p("attn_norm"), vec![d]));
+        out.push((p("attn_q"), vec![q, d]));
+        out.push((p("attn_k"), vec![kv, d]));
+        out.push((p("attn_v"), vec![kv, d]));
+        out.push((p("attn_output"), vec![d, q]));
+        out.push((p("ffn_norm"), vec![d]));
+        out.push((p("ffn_gate"), vec![f, d]));
+        out.push((p("ffn_up"), vec![f, d]));
+        out.push((p("ffn_down"), vec![d, f]));
+    }
+    out.push(("output_norm.weight".to_string(), vec![d]));
+    if !config.tie_embeddings {
+        out.push(("output.weight".to_string(), vec![config.vocab_size, d]));
+    }
+    out
+}
+
+/// Whether a tensor is a norm weight or an embedding (excluded from weight decay).
+pub fn is_norm_or_embedding(name: &str) -> bool {
+    name.contains("norm") || name.starts_with("token_embd")
+}
+
+/// Fills `varmap` with freshly initialised weights for `config`, drawn from `seed`:
+/// normal(0, 0.02) for matrices (residual outputs scaled by `1/sqrt(2·layers)`), ones for norms.
+pub fn init_varmap(config: &ModelConfig, seed: u64, device: &Device) -> Result<VarMap> {
+    config.validate()?;
+    let varmap = VarMap::new();
+    let mut rng = Rng::new(seed);
+    let residual_scale = 1.0 / (2.0 * config.n_layers as f64).sqrt();
+    {
+        let mut data = varmap.data().lock().expect("varmap lock");
+        for (name, shape) in tensor_shapes(config) {
+            let n: usize = shape.iter().product();
+            let values: Vec<f32> = if name.contains("norm") {
+                vec![1.0; n]
+            } else {
+                let std = if name.contains("attn_output") || name.contains("ffn_down") {
+                    0.02 * residual_scale
+                } else {
+                    0.02
+                };
+                (0..n).map(|_| (rng.normal() * std) as f32).collect()
+            };
+            let tensor = Tensor::from_vec(values, shape, device)?;
+            data.insert(name, Var::from_tensor(&tensor)?);
+        }
+    }
+    Ok(varmap)
+}
+
+impl Llama {
+    /// A model reading its weights from `varmap` (which must hold every tensor of
+    /// [`tensor_shapes`] with the right shape). The model shares the variables' storage, so
+    /// optimizer updates to the `VarMap` are seen by the model.
+    pub fn new(config: ModelConfig, varmap: &VarMap, device: &Device) -> Result<Self> {
+        config.validate()?;
+        let data = varmap.data().lock().expect("varmap lock");
+        for (name, shape) in tensor_shapes(&config) {
+            let var = data
+                .get(&name)
+                .with_context(|| format!("missing weight `{name}`"))?;
+            if var.dims() != shape.as_slice() {
+                bail!(
+                    "weight `{name}` has shape {:?}, the config needs {shape:?}",
+                    var.dims()
+                );
+            }
+        }
+        let get = |name: &str| data[name].as_tensor().clone();
+        let blocks = (0..config.n_layers)
+            .map(|i| {
+                let g = |n: &str| get(&format!("blk.{i}.{n}.weight"));
+                Block {
+                    attn_norm: g("attn_norm"),
+                    wq: g("attn_q"),
+                    wk: g("attn_k"),
+                    wv: g("attn_v"),
+                    wo: g("attn_output"),
+                    ffn_norm: g("ffn_norm"),
+                    w_gate: g("ffn_gate"),
+                    w_up: g("ffn_up"),
+                    w_down: g("ffn_down"),
+                }
+            })
+            .collect();
+        let rope = RopeTables::new(
+            config.head_dim(),
+            config.max_seq_len,
+            config.rope_theta,
+            device,
+        )?;
+        Ok(Self {
+            embed: get("token_embd.weight"),
+            norm: get("output_norm.weight"),
+            output: (!config.tie_embeddings).then(|| get("output.weight")),
+            blocks,
+            rope,
+            config,
+        })
+    }
+
+    /// Logits at every position: `ids (batch, seq)` u32 → `(batch, seq, vocab)` f32.
+    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let h = self.hidden(ids)?;
+        let logits = self.project(&h.reshape((b * t, self.config.dim))?)?;
+        Ok(logits.reshape((b, t, self.config.vocab_size))?)
+    }
+
+    /// The summed weighted cross-entropy of predicting `targets (batch, seq)` from
+    /// `ids (batch, seq)`, each position weighted by `weights (batch, seq)` (0 masks it out).
+    pub fn loss_sum(&self, ids: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let h = self.hidden(ids)?.reshape((b * t, self.config.dim))?;
+        let logits = self.project(&h)?;
+        let per_token =
+            weighted_cross_entropy(&logits, &targets.reshape(b * t)?, &weights.reshape(b * t)?)?;
+        Ok(per_token.sum_all()?)
+    }
+
+    fn project(&self, h: &Tensor) -> Result<Tensor> {
+        let w = self.output.as_ref().unwrap_or(&self.embed);
+        Ok(h.matmul(&w.t()?)?)
+    }
+
+    /// The final-normed hidden states `(batch, seq, dim)`.
+    fn hidden(&self, ids: &Tensor) -> Result<Tensor> {
+        let c = &self.config;
+        let (b, t) = ids.dims2()?;
+        if t > c.max_seq_len {
+            bail!(
+                "sequence of {t} tokens exceeds max_seq_len {}",
+                c.max_seq_len
+            );
+        }
+        let mut x = self
+            .embed
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, t, c.dim))?;
+        for block in &self.blocks {
+            x = self.block(block, &x)?;
+        }
+        Ok(rms_norm(&x, &self.norm, c.norm_eps)?)
+    }
+
+    fn block(&self, w: &Block, x: &Tensor) -> Result<Tensor> {
+        let c = &self.config;
+        let (b, t, d) = x.dims3()?;
+        let hd = c.head_dim();
+        let h = rms_norm(x, &w.attn_norm, c.norm_eps)?.reshape((b * t, d))?;
+        let heads = |m: &Tensor, n: usize| -> Result<Tensor> {
+            Ok(h.matmul(&m.t()?)?
+                .reshape((b, t, n, hd))?
+                .transpose(1, 2)?
+                .contiguous()?)
+        };
+        let q = self.rope.apply(&heads(&w.wq, c.n_heads)?)?;
+        let k = self.rope.apply(&heads(&w.wk, c.n_kv_heads)?)?;
+        let v = heads(&w.wv, c.n_kv_heads)?;
+        let (k, v) = if c.n_kv_heads < c.n_heads {
+            let rep = c.n_heads / c.n_kv_heads;
+            let expand = |x: Tensor| -> Result<Tensor> {
+                Ok(x.unsqueeze(2)?
+                    .broadcast_as((b, c.n_kv_heads, rep, t, hd))?
+                    .reshape((b, c.n_heads, t, hd))?)
+            };
+            (expand(k)?, expand(v)?)
+        } else {
+            (k, v)
+        };
+        let scores = q.matmul(&k.t()?)?;
+        let probs = causal_softmax(&scores, 1.0 / (hd as f32).sqrt())?;
+        let y = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b * t, c.n_heads * hd))?
+            .matmul(&w.wo.t()?)?
+            .reshape((b, t, d))?;
+        let x = (x + y)?;
+        let h = rms_norm(&x, &w.ffn_norm, c.norm_eps)?.reshape((b * t, d))?;
+        let gate = h.matmul(&w.w_gate.t()?)?.silu()?;
+        let up = h.matmul(&w.w_up.t()?)?;
+        let y = (gate * up)?.matmul(&w.w_down.t()?)?.reshape((b, t, d))?;
+        Ok((x + y)?)
+    }
+}
+
+/// The total number of scalar weights in `varmap`.
+pub fn count_params(varmap: &VarMap) -> usize {
+    varmap.all_vars().iter().map(|v| v.elem_count()).sum()
+}
+
+/// Checks that `t` is an f32 tensor (the only training dtype).
+pub fn ensure_f32(t: &Tensor) -> Result<()> {
+    if t.dtype() != DType::F32 {
+        bail!("expected f32 weights, got {:?}", t.dtype());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(tie: bool) -> ModelConfig {
+        let mut c = ModelConfig::preset("tiny", 97).unwrap();
+        c.tie_embeddings = tie;
+        c.max_seq_len = 32;
+        c
+    }
+
+    fn batch(device: &Device) -> (Tensor, Tensor, Tensor) {
+        let ids: Vec<u32> = (0..2 * 12).map(|i| (i * 7 % 97) as u32).collect();
+        let targets: Vec<u32> = (0..2 * 12).map(|i| (i * 5 % 97) as u32).collect();
+        let weights: Vec<f32> = (0..2 * 12)
+            .map(|i| if i % 12 < 3 { 0.0 } else { 1.0 })
+            .collect();
+        (
+            Tensor::from_vec(ids, (2, 12), device).unwrap(),
+            Tensor::from_vec(targets, (2, 12), device).unwrap(),
+            Tensor::from_vec(weights, (2, 12), device).unwrap(),
+        )
+    }
+
+    #[test]
+    fn every_parameter_gets_a_gradient() {
+        let device = Device::Cpu;
+        for tie in [false, true] {
+            let config = tiny(tie);
+            let varmap = init_varmap(&config, 1, &device).unwrap();
+            assert_eq!(count_params(&varmap), config.param_count());
+            let model = Llama::new(config, &varmap, &device).unwrap();
+            let (ids, targets, weights) = batch(&device);
+            let loss = model.loss_sum(&ids, &targets, &weights).unwrap();
+            let grads = loss.backward().unwrap();
+            let data = varmap.data().lock().unwrap();
+            for (name, var) in data.iter() {
+                let g = grads
+                    .get(var.as_tensor())
+                    .unwrap_or_else(|| panic!("no gradient for {name}"));
+                let norm = g
+                    .abs()
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                assert!(norm > 0.0 && norm.is_finite(), "zero gradient for {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn loss_matches_logits_and_is_causal() {
+        let device = Device::Cpu;
+        let config = tiny(false);
+        let varmap = init_varmap(&config, 2, &device).unwrap();
+        let model = Llama::new(config, &varmap, &device).unwrap();
+        let (ids, targets, weights) = batch(&device);
+        let logits = model.forward(&ids).unwrap();
+        // Initial loss ≈ ln(vocab).
+        let loss = model.loss_sum(&ids, &targets, &weights).unwrap();
+        let n = weights.sum_all().unwrap().to_scalar::<f32>().unwrap();
+        let mean = loss.to_scalar::<f32>().unwrap() / n;
+        assert!((mean - (97f32).ln()).abs() < 0.2, "{mean}");
+        // Changing a later token leaves earlier logits unchanged.
+        let mut changed: Vec<u32> = ids.flatten_all().unwrap().to_vec1().unwrap();
+        changed[8] = 3;
+        let changed = Tensor::from_vec(changed, (2, 12), &device).unwrap();
+        let logits2 = model.forward(&changed).unwrap();
+        let a = logits.narrow(1, 0, 8).unwrap();
+        let b = logits2.narrow(1, 0, 8).unwrap();
+        let diff = (a - b).unwrap().abs().unwrap().sum_all().unwrap();
+        assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0);
+        let a = logits.narrow(1, 8, 1).unwrap();
+        let b = logits2.narrow(1, 8, 1).unwrap();
+        let diff = (a - b).unwrap().abs().unwrap().sum_all().unwrap();
+        assert!(diff.to_scalar::<f32>().unwrap() > 0.0);
+    }
+}

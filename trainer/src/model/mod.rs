@@ -1,0 +1,12 @@
+//! The llama-architecture causal decoder trained by `eerd train`.
+//!
+//! - [`config`]: hyper-parameters and size presets;
+//! - [`ops`]: fused CPU ops with backward passes (RoPE, RMSNorm, causal softmax, cross-entropy);
+//! - [`llama`]: the model: weights in a candle `VarMap`, named as in GGUF files.
+
+pub mod config;
+pub mod llama;
+pub mod ops;
+
+pub use config::{ModelConfig, PRESETS};
+pub use llama::Llama;

@@ -1,0 +1,630 @@
+//! Fused CPU operations with hand-written backward passes: RoPE (interleaved), RMSNorm, causal
+//! softmax and masked cross-entropy.
+//!
+//! candle's fast versions of these (`rope_i`, `rms_norm`, `softmax_last_dim`) have no backward
+//! pass, and its differentiable versions are compositions of many small tensor ops. These
+//! `CustomOp`s run one loop forward and one loop backward. On a non-CPU device the public
+//! functions fall back to differentiable compositions of candle ops.
+
+use candle_core::backend::BackendStorage;
+use candle_core::{
+    bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D,
+};
+use std::sync::Arc;
+
+/// The contiguous `f32` data of a CPU storage.
+fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    let data = match s {
+        CpuStorage::F32(v) => v,
+        _ => bail!("{op}: expected f32 data, got {:?}", s.dtype()),
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => bail!("{op}: input must be contiguous"),
+    }
+}
+
+/// The contiguous `u32` data of a CPU storage.
+fn u32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [u32]> {
+    let data = match s {
+        CpuStorage::U32(v) => v,
+        _ => bail!("{op}: expected u32 data, got {:?}", s.dtype()),
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => bail!("{op}: input must be contiguous"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RoPE
+
+/// Precomputed RoPE tables for the interleaved layout (pairs `(2i, 2i+1)` of each head).
+#[derive(Clone, Debug)]
+pub struct RopeTables {
+    /// `cos(pos · θ_i)`, shape `(max_seq_len, head_dim / 2)`.
+    pub cos: Tensor,
+    /// `sin(pos · θ_i)`, shape `(max_seq_len, head_dim / 2)`.
+    pub sin: Tensor,
+    cos_data: Arc<Vec<f32>>,
+    sin_data: Arc<Vec<f32>>,
+    half: usize,
+}
+
+impl RopeTables {
+    /// Tables for `max_seq_len` positions of heads of width `head_dim`, base `theta`.
+    pub fn new(
+        head_dim: usize,
+        max_seq_len: usize,
+        theta: f32,
+        device: &candle_core::Device,
+    ) -> Result<Self> {
+        let half = head_dim / 2;
+        let mut cos = Vec::with_capacity(max_seq_len * half);
+        let mut sin = Vec::with_capacity(max_seq_len * half);
+        for pos in 0..max_seq_len {
+            for i in 0..half {
+                let freq = 1.0 / theta.powf((2 * i) as f32 / head_dim as f32);
+                let angle = pos as f32 * freq;
+                cos.push(angle.cos());
+                sin.push(angle.sin());
+            }
+        }
+        Ok(Self {
+            cos: Tensor::from_slice(&cos, (max_seq_len, half), device)?,
+            sin: Tensor::from_slice(&sin, (max_seq_len, half), device)?,
+            cos_data: Arc::new(cos),
+            sin_data: Arc::new(sin),
+            half,
+        })
+    }
+
+    /// Applies the rotation to `x` of shape `(batch, heads, seq, head_dim)`.
+    pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        let (_, _, t, hd) = x.dims4()?;
+        if hd != 2 * self.half {
+            bail!(
+                "rope: head dim {hd} does not match the tables ({})",
+                2 * self.half
+            );
+        }
+        if x.device().is_cpu() && x.dtype() == DType::F32 {
+            x.contiguous()?.apply_op1(Rope {
+                tables: self.clone(),
+                inverse: false,
+            })
+        } else {
+            let cos = self.cos.narrow(0, 0, t)?;
+            let sin = self.sin.narrow(0, 0, t)?;
+            candle_nn::rotary_emb::rope_i_slow(x, &cos, &sin)
+        }
+    }
+}
+
+struct Rope {
+    tables: RopeTables,
+    inverse: bool,
+}
+
+impl CustomOp1 for Rope {
+    fn name(&self) -> &'static str {
+        "rope-interleaved"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32s(s, l, self.name())?;
+        let dims = l.dims();
+        let (t, hd) = (dims[2], dims[3]);
+        let half = self.tables.half;
+        let sign = if self.inverse { -1.0 } else { 1.0 };
+        let mut out = vec![0f32; x.len()];
+        for (row, (xr, yr)) in x.chunks_exact(hd).zip(out.chunks_exact_mut(hd)).enumerate() {
+            let pos = row % t;
+            let cos = &self.tables.cos_data[pos * half..(pos + 1) * half];
+            let sin = &self.tables.sin_data[pos * half..(pos + 1) * half];
+            for i in 0..half {
+                let (x0, x1) = (xr[2 * i], xr[2 * i + 1]);
+                let (c, s) = (cos[i], sign * sin[i]);
+                yr[2 * i] = x0 * c - x1 * s;
+                yr[2 * i + 1] = x0 * s + x1 * c;
+            }
+        }
+        Ok((CpuStorage::F32(out), l.shape().clone()))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        // The rotation is orthogonal: its transpose is the rotation by the opposite angle.
+        let inverse = Rope {
+            tables: self.tables.clone(),
+            inverse: !self.inverse,
+        };
+        Ok(Some(grad.contiguous()?.apply_op1(inverse)?))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RMSNorm
+
+/// `x / sqrt(mean(x²) + eps) * weight` over the last dimension, differentiable in both inputs.
+pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f32) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == DType::F32 {
+        x.contiguous()?
+            .apply_op2(&weight.contiguous()?, RmsNorm { eps })
+    } else {
+        let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
+        let inv = (ms + eps as f64)?.sqrt()?.recip()?;
+        x.broadcast_mul(&inv)?.broadcast_mul(weight)
+    }
+}
+
+struct RmsNorm {
+    eps: f32,
+}
+
+fn inv_rms(row: &[f32], eps: f32) -> f32 {
+    let ms = row.iter().map(|v| v * v).sum::<f32>() / row.len() as f32;
+    1.0 / (ms + eps).sqrt()
+}
+
+impl CustomOp2 for RmsNorm {
+    fn name(&self) -> &'static str {
+        "rms-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32s(s1, l1, self.name())?;
+        let w = f32s(s2, l2, self.name())?;
+        let d = w.len();
+        if l1.dims().last() != Some(&d) {
+            bail!(
+                "rms-norm: weight of {d} does not match input {:?}",
+                l1.dims()
+            );
+        }
+        let mut out = vec![0f32; x.len()];
+        for (xr, yr) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            let r = inv_rms(xr, self.eps);
+            for ((y, &xv), &wv) in yr.iter_mut().zip(xr).zip(w) {
+                *y = xv * r * wv;
+            }
+        }
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = grad.contiguous()?;
+        let dx = x.apply_op3_no_bwd(w, &grad, &RmsNormBwdX { eps: self.eps })?;
+        let dw = x.apply_op2_no_bwd(&grad, &RmsNormBwdW { eps: self.eps })?;
+        Ok((Some(dx), Some(dw)))
+    }
+}
+
+struct RmsNormBwdX {
+    eps: f32,
+}
+
+impl CustomOp3 for RmsNormBwdX {
+    fn name(&self) -> &'static str {
+        "rms-norm-bwd-x"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32s(s1, l1, self.name())?;
+        let w = f32s(s2, l2, self.name())?;
+        let g = f32s(s3, l3, self.name())?;
+        let d = w.len();
+        let mut out = vec![0f32; x.len()];
+        for ((xr, gr), dr) in x
+            .chunks_exact(d)
+            .zip(g.chunks_exact(d))
+            .zip(out.chunks_exact_mut(d))
+        {
+            let r = inv_rms(xr, self.eps);
+            let dot: f32 = xr.iter().zip(gr).zip(w).map(|((x, g), w)| x * g * w).sum();
+            let k = r * r * r * dot / d as f32;
+            for j in 0..d {
+                dr[j] = r * w[j] * gr[j] - xr[j] * k;
+            }
+        }
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+struct RmsNormBwdW {
+    eps: f32,
+}
+
+impl CustomOp2 for RmsNormBwdW {
+    fn name(&self) -> &'static str {
+        "rms-norm-bwd-w"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32s(s1, l1, self.name())?;
+        let g = f32s(s2, l2, self.name())?;
+        let d = *l1.dims().last().unwrap_or(&1);
+        let mut out = vec![0f32; d];
+        for (xr, gr) in x.chunks_exact(d).zip(g.chunks_exact(d)) {
+            let r = inv_rms(xr, self.eps);
+            for j in 0..d {
+                out[j] += gr[j] * xr[j] * r;
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from(d)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Causal softmax
+
+/// Row-wise softmax of `scale · x` over the last dimension of `(…, t, t)` scores, with keys after
+/// the query position masked out (causal attention). Differentiable.
+pub fn causal_softmax(x: &Tensor, scale: f32) -> Result<Tensor> {
+    let dims = x.dims();
+    let n = dims.len();
+    if n < 2 || dims[n - 1] != dims[n - 2] {
+        bail!("causal-softmax: expected square (…, t, t) scores, got {dims:?}");
+    }
+    if x.device().is_cpu() && x.dtype() == DType::F32 {
+        x.contiguous()?.apply_op1(CausalSoftmax { scale })
+    } else {
+        let t = dims[n - 1];
+        let mask: Vec<f32> = (0..t * t)
+            .map(|k| {
+                if k % t > k / t {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, (t, t), x.device())?.to_dtype(x.dtype())?;
+        candle_nn::ops::softmax(&(x * scale as f64)?.broadcast_add(&mask)?, D::Minus1)
+    }
+}
+
+struct CausalSoftmax {
+    scale: f32,
+}
+
+impl CustomOp1 for CausalSoftmax {
+    fn name(&self) -> &'static str {
+        "causal-softmax"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32s(s, l, self.name())?;
+        let t = *l.dims().last().unwrap_or(&1);
+        let mut out = vec![0f32; x.len()];
+        for (row, (xr, yr)) in x.chunks_exact(t).zip(out.chunks_exact_mut(t)).enumerate() {
+            let n = row % t + 1;
+            let max = xr[..n].iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) * self.scale;
+            let mut sum = 0f32;
+            for (y, &v) in yr[..n].iter_mut().zip(&xr[..n]) {
+                *y = (v * self.scale - max).exp();
+                sum += *y;
+            }
+            let inv = 1.0 / sum;
+            yr[..n].iter_mut().for_each(|y| *y *= inv);
+        }
+        Ok((CpuStorage::F32(out), l.shape().clone()))
+    }
+
+    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let dx = res.apply_op2_no_bwd(&grad.contiguous()?, &SoftmaxBwd { scale: self.scale })?;
+        Ok(Some(dx))
+    }
+}
+
+struct SoftmaxBwd {
+    scale: f32,
+}
+
+impl CustomOp2 for SoftmaxBwd {
+    fn name(&self) -> &'static str {
+        "softmax-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let y = f32s(s1, l1, self.name())?;
+        let g = f32s(s2, l2, self.name())?;
+        let t = *l1.dims().last().unwrap_or(&1);
+        let mut out = vec![0f32; y.len()];
+        for ((yr, gr), dr) in y
+            .chunks_exact(t)
+            .zip(g.chunks_exact(t))
+            .zip(out.chunks_exact_mut(t))
+        {
+            let s: f32 = yr.iter().zip(gr).map(|(y, g)| y * g).sum();
+            for j in 0..t {
+                dr[j] = self.scale * yr[j] * (gr[j] - s);
+            }
+        }
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-entropy
+
+/// Per-row weighted cross-entropy: `weights[i] · (logsumexp(logits[i]) − logits[i, targets[i]])`
+/// for `logits (n, vocab)`, `targets (n)` u32 and `weights (n)` f32. Returns shape `(n)`;
+/// differentiable in `logits`.
+pub fn weighted_cross_entropy(
+    logits: &Tensor,
+    targets: &Tensor,
+    weights: &Tensor,
+) -> Result<Tensor> {
+    let (n, v) = logits.dims2()?;
+    if targets.dims() != [n] || weights.dims() != [n] {
+        bail!("cross-entropy: targets and weights must have shape ({n})");
+    }
+    if logits.device().is_cpu() && logits.dtype() == DType::F32 {
+        logits.contiguous()?.apply_op3(
+            &targets.contiguous()?,
+            &weights.contiguous()?,
+            CrossEntropy { vocab: v },
+        )
+    } else {
+        let max = logits.max_keepdim(D::Minus1)?.detach();
+        let shifted = logits.broadcast_sub(&max)?;
+        let lse = shifted.exp()?.sum_keepdim(D::Minus1)?.log()?;
+        let picked = shifted.gather(&targets.unsqueeze(1)?, 1)?;
+        (lse - picked)?.squeeze(1)? * weights
+    }
+}
+
+struct CrossEntropy {
+    vocab: usize,
+}
+
+impl CustomOp3 for CrossEntropy {
+    fn name(&self) -> &'static str {
+        "cross-entropy"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let z = f32s(s1, l1, self.name())?;
+        let t = u32s(s2, l2, self.name())?;
+        let w = f32s(s3, l3, self.name())?;
+        let v = self.vocab;
+        let mut out = vec![0f32; t.len()];
+        for (i, zr) in z.chunks_exact(v).enumerate() {
+            if w[i] == 0.0 {
+                continue;
+            }
+            let target = t[i] as usize;
+            if target >= v {
+                bail!("cross-entropy: target {target} outside the vocabulary of {v}");
+            }
+            let max = zr.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            let sum: f32 = zr.iter().map(|&x| (x - max).exp()).sum();
+            out[i] = w[i] * (sum.ln() + max - zr[target]);
+        }
+        Ok((CpuStorage::F32(out), Shape::from(t.len())))
+    }
+
+    fn bwd(
+        &self,
+        logits: &Tensor,
+        targets: &Tensor,
+        weights: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let scaled = (weights * grad)?.contiguous()?;
+        let dz =
+            logits.apply_op3_no_bwd(targets, &scaled, &CrossEntropyBwd { vocab: self.vocab })?;
+        Ok((Some(dz), None, None))
+    }
+}
+
+struct CrossEntropyBwd {
+    vocab: usize,
+}
+
+impl CustomOp3 for CrossEntropyBwd {
+    fn name(&self) -> &'static str {
+        "cross-entropy-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let z = f32s(s1, l1, self.name())?;
+        let t = u32s(s2, l2, self.name())?;
+        let g = f32s(s3, l3, self.name())?;
+        let v = self.vocab;
+        let mut out = vec![0f32; z.len()];
+        for (i, (zr, dr)) in z.chunks_exact(v).zip(out.chunks_exact_mut(v)).enumerate() {
+            if g[i] == 0.0 {
+                continue;
+            }
+            let max = zr.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            let mut sum = 0f32;
+            for (d, &x) in dr.iter_mut().zip(zr) {
+                *d = (x - max).exp();
+                sum += *d;
+            }
+            let k = g[i] / sum;
+            dr.iter_mut().for_each(|d| *d *= k);
+            dr[t[i] as usize] -= g[i];
+        }
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn randn(shape: &[usize], seed: u64) -> Tensor {
+        let mut rng = crate::rng::Rng::new(seed);
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// Forward and gradient of a fused op against candle's composition of basic ops.
+    fn check(
+        fused: impl Fn(&Tensor) -> Result<Tensor>,
+        reference: impl Fn(&Tensor) -> Result<Tensor>,
+        shape: &[usize],
+    ) {
+        let x = Var::from_tensor(&randn(shape, 1)).unwrap();
+        let a = fused(x.as_tensor()).unwrap();
+        let b = reference(x.as_tensor()).unwrap();
+        let probe = randn(a.dims(), 2);
+        assert!(max_diff(&a, &b) < 1e-4, "forward differs");
+        let ga = (a * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = (b * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+        let (ga, gb) = (
+            ga.get(x.as_tensor()).unwrap(),
+            gb.get(x.as_tensor()).unwrap(),
+        );
+        assert!(
+            max_diff(ga, gb) < 1e-3,
+            "gradient differs: {}",
+            max_diff(ga, gb)
+        );
+    }
+
+    #[test]
+    fn rope_matches_candle() {
+        let tables = RopeTables::new(8, 16, 10_000.0, &Device::Cpu).unwrap();
+        let (c, s) = (
+            tables.cos.narrow(0, 0, 5).unwrap(),
+            tables.sin.narrow(0, 0, 5).unwrap(),
+        );
+        check(
+            |x| tables.apply(x),
+            |x| candle_nn::rotary_emb::rope_i_slow(x, &c, &s),
+            &[2, 3, 5, 8],
+        );
+    }
+
+    #[test]
+    fn rms_norm_matches_candle() {
+        let w = randn(&[16], 3);
+        check(
+            |x| rms_norm(x, &w, 1e-5),
+            |x| candle_nn::ops::rms_norm_slow(x, &w, 1e-5),
+            &[3, 4, 16],
+        );
+        let x = randn(&[3, 4, 16], 4);
+        let wv = Var::from_tensor(&w).unwrap();
+        let probe = randn(&[3, 4, 16], 5);
+        let ga = (rms_norm(&x, wv.as_tensor(), 1e-5).unwrap() * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gb = (candle_nn::ops::rms_norm_slow(&x, wv.as_tensor(), 1e-5).unwrap() * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let d = max_diff(
+            ga.get(wv.as_tensor()).unwrap(),
+            gb.get(wv.as_tensor()).unwrap(),
+        );
+        assert!(d < 1e-3, "{d}");
+    }
+
+    #[test]
+    fn causal_softmax_matches_masked_softmax() {
+        let t = 6;
+        let mask: Vec<f32> = (0..t * t)
+            .map(|k| {
+                if k % t > k / t {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, (t, t), &Device::Cpu).unwrap();
+        check(
+            |x| causal_softmax(x, 0.5),
+            |x| candle_nn::ops::softmax(&(x * 0.5)?.broadcast_add(&mask)?, D::Minus1),
+            &[2, 3, t, t],
+        );
+    }
+
+    #[test]
+    fn cross_entropy_matches_log_softmax() {
+        let targets = Tensor::new(&[1u32, 0, 4, 2], &Device::Cpu).unwrap();
+        let weights = Tensor::new(&[1f32, 0.0, 0.5, 2.0], &Device::Cpu).unwrap();
+        check(
+            |z| weighted_cross_entropy(z, &targets, &weights),
+            |z| {
+                let lp = candle_nn::ops::log_softmax(z, D::Minus1)?;
+                let picked = lp.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?;
+                picked.neg()? * &weights
+            },
+            &[4, 5],
+        );
+    }
+}

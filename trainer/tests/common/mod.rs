@@ -1,0 +1,77 @@
+//! Helpers shared by the trainer's integration tests: a small synthetic SFT task, a tokenizer
+//! trained on it, and a short training run.
+
+#![allow(dead_code)]
+
+use eerd_trainer::data::{encode_example, Example};
+use eerd_trainer::model::ModelConfig;
+use eerd_trainer::sft::{SftConfig, TrainData};
+use eerd_trainer::tokenizer::{self, Specials};
+use tokenizers::Tokenizer;
+
+/// Deterministic prompt/completion pairs: list attributes of an entity, answer with a count.
+pub fn pairs(n: usize) -> Vec<(String, String)> {
+    let names = ["EMPLOYEE", "DEPARTMENT", "PROJECT", "DEPENDENT", "LOCATION"];
+    let attrs = ["id", "name", "salary", "start", "budget", "phone"];
+    (0..n)
+        .map(|i| {
+            let name = names[i % names.len()];
+            let k = 1 + (i * 7) % attrs.len();
+            let list: Vec<&str> = attrs.iter().cycle().skip(i % 3).take(k).copied().collect();
+            (
+                format!("entity {name} {{ {} }}", list.join(" ")),
+                format!("{name} has {k} attributes; key {}", list[0]),
+            )
+        })
+        .collect()
+}
+
+/// A tokenizer trained on [`pairs`].
+pub fn tokenizer() -> Tokenizer {
+    let texts: Vec<String> = pairs(60).into_iter().flat_map(|(p, c)| [p, c]).collect();
+    tokenizer::train(&texts, 320).unwrap()
+}
+
+/// Tokenized examples of [`pairs`].
+pub fn examples(tok: &Tokenizer, n: usize) -> Vec<Example> {
+    let specials = Specials::of(tok).unwrap();
+    pairs(n)
+        .iter()
+        .map(|(p, c)| encode_example(tok, &specials, p, c, 64).unwrap().0.unwrap())
+        .collect()
+}
+
+/// Training data: 40 examples, 8 held out.
+pub fn data(tok: &Tokenizer) -> TrainData {
+    let all = examples(tok, 48);
+    TrainData {
+        train: all[..40].to_vec(),
+        eval: all[40..].to_vec(),
+        tokenizer_json: tok.to_string(false).unwrap(),
+        pad: Specials::of(tok).unwrap().pad,
+    }
+}
+
+/// The tiny model for tests.
+pub fn tiny_config(tok: &Tokenizer) -> ModelConfig {
+    let mut c = ModelConfig::preset("tiny", tok.get_vocab_size(true)).unwrap();
+    c.max_seq_len = 64;
+    c
+}
+
+/// A short, fast training configuration.
+pub fn sft_config(steps: u64) -> SftConfig {
+    SftConfig {
+        steps,
+        batch_size: 4,
+        grad_accum: 2,
+        lr: 3e-3,
+        min_lr: 3e-4,
+        warmup: 2,
+        eval_every: 2,
+        save_every: 2,
+        keep_checkpoints: 0,
+        seed: 11,
+        ..SftConfig::default()
+    }
+}
