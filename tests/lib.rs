@@ -24,7 +24,9 @@ pub fn puml_files(dir: &Path) -> Vec<PathBuf> {
         for entry in entries.flatten() {
             let p = entry.path();
             if p.is_dir() {
-                if p.file_name().is_some_and(|n| n == "target" || n == "node_modules") {
+                if p.file_name()
+                    .is_some_and(|n| n == "target" || n == "node_modules")
+                {
                     continue;
                 }
                 stack.push(p);

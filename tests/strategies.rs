@@ -32,19 +32,26 @@ fn simple_attribute() -> impl Strategy<Value = Attribute> {
         attribute_name(),
         display(),
         proptest::option::weighted(0.2, "[A-Z]{1,6}"),
-        select(vec![KeyKind::None, KeyKind::None, KeyKind::Key, KeyKind::Partial]),
+        select(vec![
+            KeyKind::None,
+            KeyKind::None,
+            KeyKind::Key,
+            KeyKind::Partial,
+        ]),
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(name, display, data_type, key, multi, derived)| Attribute {
-            name,
-            display,
-            data_type,
-            key,
-            multivalued: multi && derived,
-            derived: derived && !multi,
-            ..Attribute::default()
-        })
+        .prop_map(
+            |(name, display, data_type, key, multi, derived)| Attribute {
+                name,
+                display,
+                data_type,
+                key,
+                multivalued: multi && derived,
+                derived: derived && !multi,
+                ..Attribute::default()
+            },
+        )
 }
 
 fn attribute() -> impl Strategy<Value = Attribute> {
@@ -92,27 +99,45 @@ pub fn diagram() -> impl Strategy<Value = Diagram> {
             let entities = entity_names
                 .iter()
                 .map(|n| {
-                    (Just(n.clone()), display(), any::<bool>(), proptest::collection::vec(attribute(), 0..5))
+                    (
+                        Just(n.clone()),
+                        display(),
+                        any::<bool>(),
+                        proptest::collection::vec(attribute(), 0..5),
+                    )
                         .prop_map(|(name, display, weak, attributes)| {
                             let mut attributes = dedup(attributes);
                             if weak {
                                 demote_keys(&mut attributes);
                             }
-                            Entity { name, display, weak, attributes, ..Entity::default() }
+                            Entity {
+                                name,
+                                display,
+                                weak,
+                                attributes,
+                                ..Entity::default()
+                            }
                         })
                 })
                 .collect::<Vec<_>>();
             let relationships = relationship_names
                 .iter()
                 .map(|n| {
-                    (Just(n.clone()), display(), any::<bool>(), proptest::collection::vec(attribute(), 0..3))
-                        .prop_map(|(name, display, identifying, attributes)| Relationship {
-                            name,
-                            display,
-                            identifying,
-                            attributes: dedup(attributes),
-                            ..Relationship::default()
-                        })
+                    (
+                        Just(n.clone()),
+                        display(),
+                        any::<bool>(),
+                        proptest::collection::vec(attribute(), 0..3),
+                    )
+                        .prop_map(
+                            |(name, display, identifying, attributes)| Relationship {
+                                name,
+                                display,
+                                identifying,
+                                attributes: dedup(attributes),
+                                ..Relationship::default()
+                            },
+                        )
                 })
                 .collect::<Vec<_>>();
             let link = (
@@ -138,14 +163,24 @@ pub fn diagram() -> impl Strategy<Value = Diagram> {
             let spec = (
                 select(entity_names.clone()),
                 proptest::sample::subsequence(entity_names.clone(), 1..=entity_names.len().min(3)),
-                prop_oneof![Just(None), Just(Some(Disjointness::Disjoint)), Just(Some(Disjointness::Overlapping))],
+                prop_oneof![
+                    Just(None),
+                    Just(Some(Disjointness::Disjoint)),
+                    Just(Some(Disjointness::Overlapping))
+                ],
                 any::<bool>(),
             )
                 .prop_map(|(superclass, mut subclasses, disjointness, total)| {
                     if disjointness.is_none() {
                         subclasses.truncate(1);
                     }
-                    Specialization { superclass, subclasses, disjointness, total, ..Specialization::default() }
+                    Specialization {
+                        superclass,
+                        subclasses,
+                        disjointness,
+                        total,
+                        ..Specialization::default()
+                    }
                 });
             let union = (
                 select(entity_names.clone()),
@@ -168,27 +203,29 @@ pub fn diagram() -> impl Strategy<Value = Diagram> {
                 proptest::collection::vec(union, 0..2),
             )
         })
-        .prop_map(|(name, directives, entities, relationships, links, specializations, unions)| {
-            let mut diagram = Diagram {
-                name,
-                directives,
-                entities,
-                relationships,
-                links,
-                specializations,
-                unions,
-            };
-            let mut seen = std::collections::HashSet::new();
-            diagram
-                .specializations
-                .retain(|s| seen.insert((s.superclass.clone(), sorted(&s.subclasses))));
-            let mut seen = std::collections::HashSet::new();
-            diagram
-                .unions
-                .retain(|u| seen.insert((u.category.clone(), sorted(&u.superclasses))));
-            diagram.canonicalize_order();
-            diagram
-        })
+        .prop_map(
+            |(name, directives, entities, relationships, links, specializations, unions)| {
+                let mut diagram = Diagram {
+                    name,
+                    directives,
+                    entities,
+                    relationships,
+                    links,
+                    specializations,
+                    unions,
+                };
+                let mut seen = std::collections::HashSet::new();
+                diagram
+                    .specializations
+                    .retain(|s| seen.insert((s.superclass.clone(), sorted(&s.subclasses))));
+                let mut seen = std::collections::HashSet::new();
+                diagram
+                    .unions
+                    .retain(|u| seen.insert((u.category.clone(), sorted(&u.superclasses))));
+                diagram.canonicalize_order();
+                diagram
+            },
+        )
 }
 
 /// Attribute names are unique per owner, case-insensitively (lint demands it; the generator

@@ -38,7 +38,11 @@ pub fn compact(diagram: &Diagram) -> String {
         }
         out.push('\n');
     }
-    let mut names: Vec<&str> = diagram.relationships.iter().map(|r| r.name.as_str()).collect();
+    let mut names: Vec<&str> = diagram
+        .relationships
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
     for link in &diagram.links {
         if !names.contains(&link.relationship.as_str()) {
             names.push(&link.relationship);

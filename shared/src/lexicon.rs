@@ -96,7 +96,11 @@ fn render(words: &[String], style: Style) -> String {
             .map(|(i, w)| if i == 0 { capitalize(w) } else { w.clone() })
             .collect::<Vec<_>>()
             .join("_"),
-        Style::TitleSnake => words.iter().map(|w| capitalize(w)).collect::<Vec<_>>().join("_"),
+        Style::TitleSnake => words
+            .iter()
+            .map(|w| capitalize(w))
+            .collect::<Vec<_>>()
+            .join("_"),
         Style::LowerSnake => words.join("_"),
         Style::Pascal => words.iter().map(|w| capitalize(w)).collect(),
         Style::Camel => words
@@ -118,8 +122,9 @@ pub fn split_words(name: &str) -> Vec<String> {
             if i > 0 && c.is_uppercase() {
                 let prev = chars[i - 1];
                 let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-                let boundary =
-                    prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower);
+                let boundary = prev.is_lowercase()
+                    || prev.is_ascii_digit()
+                    || (prev.is_uppercase() && next_lower);
                 if boundary && !current.is_empty() {
                     words.push(std::mem::take(&mut current));
                 }
@@ -158,12 +163,19 @@ impl Lexicon {
                 line: number,
                 message,
             };
-            let (kind, rest) = line
-                .split_once(':')
-                .ok_or_else(|| error(format!("expected 'group:', 'plural:' or 'fixed:', found '{line}'")))?;
+            let (kind, rest) = line.split_once(':').ok_or_else(|| {
+                error(format!(
+                    "expected 'group:', 'plural:' or 'fixed:', found '{line}'"
+                ))
+            })?;
             let items: Vec<String> = rest
                 .split('|')
-                .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+                .map(|p| {
+                    p.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase()
+                })
                 .collect();
             if items.iter().any(|i| i.is_empty()) {
                 return Err(error("an empty phrase".to_string()));
@@ -171,7 +183,9 @@ impl Lexicon {
             match kind.trim() {
                 "group" => {
                     if items.len() < 2 {
-                        return Err(error("a group needs a head and at least one synonym".to_string()));
+                        return Err(error(
+                            "a group needs a head and at least one synonym".to_string(),
+                        ));
                     }
                     raw_groups.push((number, items));
                 }
@@ -357,30 +371,35 @@ impl Lexicon {
             return Vec::new();
         }
         let concept = self.concept(name);
+        let first = self.substitutions(&words, None);
         let mut sequences: Vec<Vec<String>> = vec![words.clone()];
-        let first = self.substitutions(&words);
-        for seq in &first {
-            for second in self.substitutions(seq) {
-                if !sequences.contains(&second) && !first.contains(&second) {
+        sequences.extend(first.iter().map(|(seq, _)| seq.clone()));
+        // A second substitution elsewhere in the name (`Emp_birth_date` → `Worker_birth_date`
+        // → `Worker_dob`), never inside the phrase just put in (`employee` → `staff member` →
+        // `staff patron`, `vehicle` → `motor vehicle` → `motor motor vehicle`).
+        for (seq, span) in &first {
+            for (second, _) in self.substitutions(seq, Some(*span)) {
+                if !sequences.contains(&second) {
                     sequences.push(second);
                 }
-            }
-        }
-        for seq in first {
-            if !sequences.contains(&seq) {
-                sequences.insert(1, seq);
             }
         }
         if number {
             let mut inflected = Vec::new();
             for seq in &sequences {
                 let last = seq.last().cloned().unwrap_or_default();
-                if !last.chars().all(|c| c.is_ascii_alphabetic()) || last.len() < 3 {
+                let function_word = [
+                    "for", "of", "in", "at", "by", "on", "to", "from", "with", "as",
+                ]
+                .contains(&last.as_str());
+                if function_word || !last.chars().all(|c| c.is_ascii_alphabetic()) || last.len() < 3
+                {
                     continue;
                 }
                 let singular = self.singularize(&last);
                 let plural = self.pluralize(&singular);
-                if self.singularize(&plural) != singular || self.singularize(&singular) != singular {
+                if self.singularize(&plural) != singular || self.singularize(&singular) != singular
+                {
                     continue;
                 }
                 for form in [singular, plural] {
@@ -397,7 +416,8 @@ impl Lexicon {
         let mut seen = HashSet::new();
         seen.insert(name.to_string());
         for seq in &sequences {
-            if self.concept_of_words(seq) != concept {
+            let stutters = seq.windows(2).any(|w| w[0] == w[1]);
+            if stutters || self.concept_of_words(seq) != concept {
                 continue;
             }
             for style in STYLES {
@@ -417,12 +437,22 @@ impl Lexicon {
     }
 
     /// Every word sequence made from `words` by replacing one phrase with another member of its
-    /// synonym group.
-    fn substitutions(&self, words: &[String]) -> Vec<Vec<String>> {
+    /// synonym group, with the span (start, length) of the words put in; a phrase that overlaps
+    /// the span `avoid` is left alone.
+    fn substitutions(
+        &self,
+        words: &[String],
+        avoid: Option<(usize, usize)>,
+    ) -> Vec<(Vec<String>, (usize, usize))> {
         let lookup: Vec<String> = words.iter().map(|w| self.singularize(w)).collect();
-        let mut out = Vec::new();
+        let mut out: Vec<(Vec<String>, (usize, usize))> = Vec::new();
         for i in 0..words.len() {
             for len in 1..=MAX_PHRASE.min(words.len() - i) {
+                if let Some((start, n)) = avoid {
+                    if i < start + n && start < i + len {
+                        continue;
+                    }
+                }
                 let key = lookup[i..i + len].join(" ");
                 let Some(&g) = self.phrase_group.get(&key) else {
                     continue;
@@ -434,8 +464,8 @@ impl Lexicon {
                     let mut seq = words[..i].to_vec();
                     seq.extend(alternative.iter().cloned());
                     seq.extend(words[i + len..].iter().cloned());
-                    if !out.contains(&seq) {
-                        out.push(seq);
+                    if !out.iter().any(|(s, _)| *s == seq) {
+                        out.push((seq, (i, alternative.len())));
                     }
                 }
             }
@@ -589,6 +619,16 @@ mod tests {
         has("DEPARTMENT", "DEPT");
         has("Dnumber", "Dept_number");
         has("Salary", "Wage");
+        assert!(!l
+            .variants("WORKS_FOR")
+            .iter()
+            .any(|v| v.to_lowercase().ends_with("fors")));
+        for v in l.variants("VEHICLE") {
+            assert!(
+                !v.to_lowercase().contains("motor_motor") && !v.contains("MotorMotor"),
+                "{v}"
+            );
+        }
         let attribute = l.variants_with("Salary", false);
         assert!(!attribute.iter().any(|v| v.eq_ignore_ascii_case("salaries")));
     }
@@ -650,7 +690,10 @@ mod library_tests {
         for (id, d) in references() {
             // Entities and relationships are matched kind by kind (ACCOUNT and ACCTS may share).
             let mut namespaces: Vec<(String, Vec<String>)> = vec![
-                ("entities".into(), d.entities.iter().map(|e| e.name.clone()).collect()),
+                (
+                    "entities".into(),
+                    d.entities.iter().map(|e| e.name.clone()).collect(),
+                ),
                 (
                     "relationships".into(),
                     d.relationships.iter().map(|r| r.name.clone()).collect(),

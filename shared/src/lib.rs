@@ -22,9 +22,10 @@ pub mod mutate;
 pub mod parse;
 pub mod path;
 pub mod print;
-pub mod score;
-#[cfg(feature = "runtime")] pub mod runtime;
 pub mod rng;
+#[cfg(feature = "runtime")]
+pub mod runtime;
+pub mod score;
 pub mod semantics;
 
 pub use compact::compact;

@@ -147,7 +147,9 @@ impl<'a> Lint<'a> {
             match seen.get(&name.to_lowercase()) {
                 Some((other_kind, line)) => found.push((
                     span,
-                    format!("{kind} {name} has the name of the {other_kind} declared on line {line}"),
+                    format!(
+                        "{kind} {name} has the name of the {other_kind} declared on line {line}"
+                    ),
                 )),
                 None => {
                     seen.insert(name.to_lowercase(), (kind, span.line));
@@ -232,7 +234,12 @@ impl<'a> Lint<'a> {
             }
         }
         for (span, message) in found {
-            self.push(Severity::Warning, "contradictory-participation", span, message);
+            self.push(
+                Severity::Warning,
+                "contradictory-participation",
+                span,
+                message,
+            );
         }
     }
 
@@ -398,29 +405,31 @@ impl<'a> Lint<'a> {
         let mut found = Vec::new();
         for spec in &self.diagram.specializations {
             for sub in &spec.subclasses {
-                if sub.to_lowercase() == spec.superclass.to_lowercase()
-                    || reaches(&parents, &spec.superclass.to_lowercase(), &sub.to_lowercase())
-                {
-                    if reported.insert(sub.to_lowercase()) {
-                        found.push((
-                            spec.span,
-                            format!("{sub} is its own superclass through {}: specializations form a cycle", spec.superclass),
-                        ));
-                    }
+                let cyclic = sub.to_lowercase() == spec.superclass.to_lowercase()
+                    || reaches(&parents, &spec.superclass.to_lowercase(), &sub.to_lowercase());
+                if cyclic && reported.insert(sub.to_lowercase()) {
+                    found.push((
+                        spec.span,
+                        format!(
+                            "{sub} is its own superclass through {}: specializations form a cycle",
+                            spec.superclass
+                        ),
+                    ));
                 }
             }
         }
         for union in &self.diagram.unions {
             let category = union.category.to_lowercase();
-            if union
-                .superclasses
-                .iter()
-                .any(|s| s.to_lowercase() == category || reaches(&parents, &s.to_lowercase(), &category))
-                && reported.insert(category.clone())
+            if union.superclasses.iter().any(|s| {
+                s.to_lowercase() == category || reaches(&parents, &s.to_lowercase(), &category)
+            }) && reported.insert(category.clone())
             {
                 found.push((
                     union.span,
-                    format!("{} is its own superclass through this union: specializations form a cycle", union.category),
+                    format!(
+                        "{} is its own superclass through this union: specializations form a cycle",
+                        union.category
+                    ),
                 ));
             }
         }
@@ -483,7 +492,12 @@ impl<'a> Lint<'a> {
             }
         }
         for (span, message) in found {
-            self.push(Severity::Warning, "partial-key-in-strong-entity", span, message);
+            self.push(
+                Severity::Warning,
+                "partial-key-in-strong-entity",
+                span,
+                message,
+            );
         }
     }
 
@@ -546,7 +560,11 @@ fn find_attribute<'a>(
     None
 }
 
-fn collect_duplicate_attributes(owner: &str, attributes: &[Attribute], found: &mut Vec<(Span, String)>) {
+fn collect_duplicate_attributes(
+    owner: &str,
+    attributes: &[Attribute],
+    found: &mut Vec<(Span, String)>,
+) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for a in attributes {
         if let Some(line) = seen.get(&a.name.to_lowercase()) {

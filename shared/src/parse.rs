@@ -10,8 +10,8 @@
 //! one line for an empty block. Colors (`#red`) are accepted and dropped.
 
 use crate::model::{
-    Attribute, Cardinality, Diagram, Disjointness, Entity, KeyKind, Link, ManyLabel,
-    Relationship, Span, Specialization, UnionType,
+    Attribute, Cardinality, Diagram, Disjointness, Entity, KeyKind, Link, ManyLabel, Relationship,
+    Span, Specialization, UnionType,
 };
 use std::fmt;
 
@@ -338,7 +338,13 @@ const DIRECTIVE_PREFIXES: &[&str] = &[
 ];
 const DIRECTIVE_LINES: &[&str] = &["left to right direction", "top to bottom direction"];
 
+/// Whether a top-level line is a layout or style command. A line whose second word starts a
+/// link or specialization (`show =(1,1)= HALL`, with an entity named `show`) is not.
 fn is_directive(trimmed: &str) -> bool {
+    let second = trimmed.split_whitespace().nth(1).unwrap_or("");
+    if second.starts_with(['-', '=']) {
+        return false;
+    }
     DIRECTIVE_LINES.contains(&trimmed) || DIRECTIVE_PREFIXES.iter().any(|p| trimmed.starts_with(p))
 }
 
@@ -358,8 +364,8 @@ impl Parser {
                 }
                 continue;
             }
-            if trimmed.starts_with("/'") {
-                in_block_comment = !trimmed[2..].ends_with("'/");
+            if let Some(comment) = trimmed.strip_prefix("/'") {
+                in_block_comment = !comment.ends_with("'/");
                 continue;
             }
             if trimmed.is_empty() {
@@ -401,7 +407,12 @@ impl Parser {
         }
         let last_line = text.lines().count().max(1);
         if in_block_comment {
-            self.push_error(last_line, 1, "\"'/\" closing the block comment", "end of file");
+            self.push_error(
+                last_line,
+                1,
+                "\"'/\" closing the block comment",
+                "end of file",
+            );
         } else if !started {
             self.push_error(last_line, 1, "'@startchen'", "end of file");
         } else if !ended {
@@ -523,9 +534,9 @@ impl Parser {
             return self.relationship(line, span);
         }
         if !matches!(line.peek(), Some(c) if is_name_char(c)) {
-            return Err(line.error(
-                "'entity', 'relationship', a link, a specialization or a comment",
-            ));
+            return Err(
+                line.error("'entity', 'relationship', a link, a specialization or a comment")
+            );
         }
         let left = line.name("a name")?;
         line.skip_spaces();
@@ -732,22 +743,7 @@ impl Parser {
 
     /// `entity ["Shown" as] CODE [<<weak>>] [#color] {`
     fn entity(&mut self, line: &mut Line, span: Span) -> LineResult<()> {
-        let (display, name) = line.display_and_name("the entity's name")?;
-        let mut weak = false;
-        for (word, column) in line.stereotypes()? {
-            match word.as_str() {
-                "weak" => weak = true,
-                _ => {
-                    return Err(ParseError {
-                        line: line.line,
-                        column,
-                        expected: "<<weak>> (the only stereotype of an entity)".into(),
-                        found: format!("<<{word}>>"),
-                    })
-                }
-            }
-        }
-        block_open(line)?;
+        let (display, name, weak) = declaration_head(line, "an entity", "weak")?;
         self.diagram.entities.push(Entity {
             name,
             display,
@@ -763,22 +759,7 @@ impl Parser {
 
     /// `relationship ["Shown" as] CODE [<<identifying>>] [#color] {`
     fn relationship(&mut self, line: &mut Line, span: Span) -> LineResult<()> {
-        let (display, name) = line.display_and_name("the relationship's name")?;
-        let mut identifying = false;
-        for (word, column) in line.stereotypes()? {
-            match word.as_str() {
-                "identifying" => identifying = true,
-                _ => {
-                    return Err(ParseError {
-                        line: line.line,
-                        column,
-                        expected: "<<identifying>> (the only stereotype of a relationship)".into(),
-                        found: format!("<<{word}>>"),
-                    })
-                }
-            }
-        }
-        block_open(line)?;
+        let (display, name, identifying) = declaration_head(line, "a relationship", "identifying")?;
         self.diagram.relationships.push(Relationship {
             name,
             display,
@@ -845,15 +826,14 @@ impl Parser {
                 "partial" | "discriminator" => attribute.key = KeyKind::Partial,
                 "multi" | "multivalued" => attribute.multivalued = true,
                 "derived" => attribute.derived = true,
-                _ => {
-                    return Err(ParseError {
-                        line: line.line,
-                        column,
-                        expected: "an attribute stereotype: <<key>>, <<partial>>, <<multi>> or <<derived>>"
+                _ => return Err(ParseError {
+                    line: line.line,
+                    column,
+                    expected:
+                        "an attribute stereotype: <<key>>, <<partial>>, <<multi>> or <<derived>>"
                             .into(),
-                        found: format!("<<{word}>>"),
-                    })
-                }
+                    found: format!("<<{word}>>"),
+                }),
             }
         }
         line.skip_color();
@@ -893,6 +873,31 @@ impl Parser {
         list.push(attribute);
         list.len() - 1
     }
+}
+
+/// The rest of an `entity`/`relationship` line after the keyword: shown name, code, whether its
+/// one allowed stereotype (`<<weak>>`, `<<identifying>>`) is there, and the opening `{`.
+fn declaration_head(
+    line: &mut Line,
+    kind: &str,
+    stereotype: &str,
+) -> LineResult<(Option<String>, String, bool)> {
+    let noun = kind.rsplit(' ').next().unwrap_or(kind);
+    let (display, name) = line.display_and_name(&format!("the {noun}'s name"))?;
+    let mut marked = false;
+    for (word, column) in line.stereotypes()? {
+        if word != stereotype {
+            return Err(ParseError {
+                line: line.line,
+                column,
+                expected: format!("<<{stereotype}>> (the only stereotype of {kind})"),
+                found: format!("<<{word}>>"),
+            });
+        }
+        marked = true;
+    }
+    block_open(line)?;
+    Ok((display, name, marked))
 }
 
 fn block_open(line: &mut Line) -> LineResult<()> {

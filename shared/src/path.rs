@@ -11,7 +11,9 @@
 //! Paths compare case-insensitively; [`ElementPath`]'s `PartialEq` and [`ElementPath::key`]
 //! both do.
 
-use crate::model::{same_name, Attribute, Diagram, Entity, Link, Relationship, Specialization, UnionType};
+use crate::model::{
+    same_name, Attribute, Diagram, Entity, Link, Relationship, Specialization, UnionType,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
@@ -261,7 +263,11 @@ impl fmt::Display for ResolveError {
 impl std::error::Error for ResolveError {}
 
 fn same_set(a: &[String], b: &[String]) -> bool {
-    a.len() == b.len() && sorted(a.to_vec()).iter().zip(sorted(b.to_vec()).iter()).all(|(x, y)| same_name(x, y))
+    a.len() == b.len()
+        && sorted(a.to_vec())
+            .iter()
+            .zip(sorted(b.to_vec()).iter())
+            .all(|(x, y)| same_name(x, y))
 }
 
 /// Finds the element `path` names in `diagram` (names compared case-insensitively).
@@ -311,7 +317,9 @@ pub fn resolve<'a>(diagram: &'a Diagram, path: &ElementPath) -> Result<Element<'
             let candidates: Vec<&Link> = diagram
                 .links
                 .iter()
-                .filter(|l| same_name(&l.relationship, relationship) && same_name(&l.entity, entity))
+                .filter(|l| {
+                    same_name(&l.relationship, relationship) && same_name(&l.entity, entity)
+                })
                 .collect();
             let chosen: Vec<&Link> = match role {
                 Some(role) => candidates
@@ -323,9 +331,9 @@ pub fn resolve<'a>(diagram: &'a Diagram, path: &ElementPath) -> Result<Element<'
             };
             match chosen.as_slice() {
                 [one] => Ok(Element::Side(one)),
-                [] if candidates.is_empty() => Err(fail(format!(
-                    "{relationship} has no side {entity}"
-                ))),
+                [] if candidates.is_empty() => {
+                    Err(fail(format!("{relationship} has no side {entity}")))
+                }
                 [] => Err(fail("no side with that role".to_string())),
                 _ => Err(fail(format!(
                     "{relationship} joins {entity} more than once: name the role"
@@ -340,7 +348,9 @@ pub fn resolve<'a>(diagram: &'a Diagram, path: &ElementPath) -> Result<Element<'
             .iter()
             .find(|s| same_name(&s.superclass, superclass) && same_set(&s.subclasses, subclasses))
             .map(Element::Specialization)
-            .ok_or_else(|| fail("no specialization with that superclass and subclasses".to_string())),
+            .ok_or_else(|| {
+                fail("no specialization with that superclass and subclasses".to_string())
+            }),
         ElementPath::Union {
             category,
             superclasses,

@@ -46,7 +46,11 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
     let mut printed = vec![false; diagram.links.len()];
     for relationship in &diagram.relationships {
         out.push_str("relationship ");
-        write_declared_name(&mut out, relationship.display.as_deref(), &relationship.name);
+        write_declared_name(
+            &mut out,
+            relationship.display.as_deref(),
+            &relationship.name,
+        );
         if relationship.identifying {
             out.push_str(" <<identifying>>");
         }
@@ -160,6 +164,9 @@ pub fn cardinality_label(cardinality: Cardinality) -> String {
         Cardinality::Many(ManyLabel::N) => "N".to_string(),
         Cardinality::Many(ManyLabel::M) => "M".to_string(),
         Cardinality::MinMax { min, max: None } => format!("({min},N)"),
-        Cardinality::MinMax { min, max: Some(max) } => format!("({min},{max})"),
+        Cardinality::MinMax {
+            min,
+            max: Some(max),
+        } => format!("({min},{max})"),
     }
 }

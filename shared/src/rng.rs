@@ -171,7 +171,13 @@ mod tests {
 
     #[test]
     fn derive_is_stable_and_distinct() {
-        assert_eq!(Rng::derive(5, "a").next_u64(), Rng::derive(5, "a").next_u64());
-        assert_ne!(Rng::derive(5, "a").next_u64(), Rng::derive(5, "b").next_u64());
+        assert_eq!(
+            Rng::derive(5, "a").next_u64(),
+            Rng::derive(5, "a").next_u64()
+        );
+        assert_ne!(
+            Rng::derive(5, "a").next_u64(),
+            Rng::derive(5, "b").next_u64()
+        );
     }
 }

@@ -165,7 +165,11 @@ impl Scorer {
         let mut macro_sum = Prf::default();
         let mut macro_n = 0;
         for category in Category::ALL {
-            let counts = self.per_category.get(&category).copied().unwrap_or_default();
+            let counts = self
+                .per_category
+                .get(&category)
+                .copied()
+                .unwrap_or_default();
             total.add(counts);
             let prf = counts.prf();
             let predicted = counts.true_positives + counts.false_positives;
@@ -303,7 +307,11 @@ mod tests {
         assert!((card.precision - 1.0).abs() < 1e-9 && (card.recall - 0.5).abs() < 1e-9);
         // Categories with labels or predictions: cardinality, attribute, entity, key, participation.
         let expected_macro_f1 = (2.0 / 3.0) / 5.0;
-        assert!((r.macro_.f1 - expected_macro_f1).abs() < 1e-9, "{}", r.macro_.f1);
+        assert!(
+            (r.macro_.f1 - expected_macro_f1).abs() < 1e-9,
+            "{}",
+            r.macro_.f1
+        );
         let json = r.to_json();
         assert!(json.get("macro").is_some() && json.get("macro_").is_none());
     }
@@ -312,7 +320,10 @@ mod tests {
     fn a_label_is_matched_once() {
         let mut s = Scorer::default();
         s.add(
-            &[f(Category::MissingEntity, "A"), f(Category::MissingEntity, "a")],
+            &[
+                f(Category::MissingEntity, "A"),
+                f(Category::MissingEntity, "a"),
+            ],
             &[f(Category::MissingEntity, "A")],
         );
         let r = s.report();
@@ -324,7 +335,10 @@ mod tests {
     #[test]
     fn perfect_and_empty() {
         let mut s = Scorer::default();
-        s.add(&[f(Category::Specialization, "A>C,B")], &[f(Category::Specialization, "A>B,C")]);
+        s.add(
+            &[f(Category::Specialization, "A>C,B")],
+            &[f(Category::Specialization, "A>B,C")],
+        );
         let r = s.report();
         assert!((r.micro.f1 - 1.0).abs() < 1e-9);
         assert_eq!(Scorer::default().report().micro.f1, 0.0);

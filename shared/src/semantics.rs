@@ -60,7 +60,10 @@ fn max_from_other_ratio(other: &Link) -> Option<u32> {
 }
 
 /// The constraint of each link of `relationship`, in link order.
-pub fn side_constraints<'a>(diagram: &'a Diagram, relationship: &str) -> Vec<(&'a Link, SideConstraint)> {
+pub fn side_constraints<'a>(
+    diagram: &'a Diagram,
+    relationship: &str,
+) -> Vec<(&'a Link, SideConstraint)> {
     let links: Vec<&Link> = diagram
         .links
         .iter()

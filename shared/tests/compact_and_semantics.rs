@@ -57,8 +57,14 @@ U DEPARTMENT -: EMPLOYEE, DEPENDENT
 fn ratio_and_min_max_labels_mean_the_same() {
     let ratio = parse("@startchen\nentity E {\n}\nentity D {\n}\nrelationship W {\n}\nW =N= E\nW =1= D\n@endchen\n").unwrap();
     let minmax = parse("@startchen\nentity E {\n}\nentity D {\n}\nrelationship W {\n}\nW -(1,1)- E\nW -(1,N)- D\n@endchen\n").unwrap();
-    let a: Vec<_> = side_constraints(&ratio, "W").into_iter().map(|(_, c)| c).collect();
-    let b: Vec<_> = side_constraints(&minmax, "W").into_iter().map(|(_, c)| c).collect();
+    let a: Vec<_> = side_constraints(&ratio, "W")
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    let b: Vec<_> = side_constraints(&minmax, "W")
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
     assert_eq!(a, b);
     assert_eq!(a[0].max, Some(Some(1)), "each E works for one D");
     assert!(a[0].total() && a[1].total());
@@ -69,7 +75,10 @@ fn ratio_and_min_max_labels_mean_the_same() {
 #[test]
 fn nary_ratio_labels_keep_the_ratio() {
     let d = parse("@startchen\nentity A {\n}\nentity B {\n}\nentity C {\n}\nrelationship S {\n}\nS -1- A\nS =N- B\nS -M- C\n@endchen\n").unwrap();
-    let c: Vec<_> = side_constraints(&d, "S").into_iter().map(|(_, c)| c).collect();
+    let c: Vec<_> = side_constraints(&d, "S")
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
     assert_eq!(c[0].ratio, Some(false));
     assert_eq!(c[1].ratio, Some(true));
     assert!(c[1].total());

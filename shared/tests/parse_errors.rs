@@ -10,12 +10,36 @@ const BROKEN: &[(&str, usize, &str)] = &[
     ("@startchen\nentity A {\n}\n", 3, "@endchen"),
     ("@startchen\nentity A {\n@endchen\n", 3, "closing entity A"),
     ("@startchen\nentity A\n@endchen\n", 2, "'{'"),
-    ("@startchen\nentity A <<strong>> {\n}\n@endchen\n", 2, "<<weak>>"),
-    ("@startchen\nrelationship R <<weak>> {\n}\n@endchen\n", 2, "<<identifying>>"),
-    ("@startchen\nentity A {\n  Ssn <<primary>>\n}\n@endchen\n", 3, "stereotype"),
-    ("@startchen\nentity A {\n  Ssn <<key\n}\n@endchen\n", 3, "'>>'"),
-    ("@startchen\nentity A {\n  : TEXT\n}\n@endchen\n", 3, "attribute"),
-    ("@startchen\nentity A {\n  Ssn : \n}\n@endchen\n", 3, "data type"),
+    (
+        "@startchen\nentity A <<strong>> {\n}\n@endchen\n",
+        2,
+        "<<weak>>",
+    ),
+    (
+        "@startchen\nrelationship R <<weak>> {\n}\n@endchen\n",
+        2,
+        "<<identifying>>",
+    ),
+    (
+        "@startchen\nentity A {\n  Ssn <<primary>>\n}\n@endchen\n",
+        3,
+        "stereotype",
+    ),
+    (
+        "@startchen\nentity A {\n  Ssn <<key\n}\n@endchen\n",
+        3,
+        "'>>'",
+    ),
+    (
+        "@startchen\nentity A {\n  : TEXT\n}\n@endchen\n",
+        3,
+        "attribute",
+    ),
+    (
+        "@startchen\nentity A {\n  Ssn : \n}\n@endchen\n",
+        3,
+        "data type",
+    ),
     ("@startchen\nentity \"A {\n}\n@endchen\n", 2, "'\"'"),
     ("@startchen\nentity \"Shown\" A {\n}\n@endchen\n", 2, "'as'"),
     ("@startchen\n}\n@endchen\n", 2, "no open block"),
@@ -29,17 +53,33 @@ const BROKEN: &[(&str, usize, &str)] = &[
     ("@startchen\nR 1 A\n@endchen\n", 2, "'-' or '='"),
     ("@startchen\nR -1- A : \n@endchen\n", 2, "role"),
     ("@startchen\nR -1- A B\n@endchen\n", 2, "end of line"),
-    ("@startchen\nA ->- x { B }\n@endchen\n", 2, "'d', 'o' or 'U'"),
+    (
+        "@startchen\nA ->- x { B }\n@endchen\n",
+        2,
+        "'d', 'o' or 'U'",
+    ),
     ("@startchen\nA ->- d { B, }\n@endchen\n", 2, "class name"),
     ("@startchen\nA ->- d { B C }\n@endchen\n", 2, "',' or '}'"),
     ("@startchen\nA ->- d { B\n@endchen\n", 2, "',' or '}'"),
     ("@startchen\nA -<- \n@endchen\n", 2, "superclass"),
     ("@startchen\n@@@\n@endchen\n", 2, "'entity'"),
-    ("@startchen\nentity A {\n  Name {\n    First\n}\n@endchen\n", 6, "closing entity A"),
+    (
+        "@startchen\nentity A {\n  Name {\n    First\n}\n@endchen\n",
+        6,
+        "closing entity A",
+    ),
     ("@startchen\nskinparam foo {\n}\n@endchen\n", 2, "skinparam"),
     ("@startchen\n@endchen\nentity A {\n}\n", 3, "end of file"),
-    ("@startchen\n/' open comment\n@endchen\n", 3, "block comment"),
-    ("@startchen\nentity A {\n  \u{7}\n}\n@endchen\n", 3, "attribute"),
+    (
+        "@startchen\n/' open comment\n@endchen\n",
+        3,
+        "block comment",
+    ),
+    (
+        "@startchen\nentity A {\n  \u{7}\n}\n@endchen\n",
+        3,
+        "attribute",
+    ),
 ];
 
 #[test]
@@ -50,10 +90,16 @@ fn broken_inputs_give_located_errors() {
             Err(e) => e.0,
         };
         let first = &errors[0];
-        assert_eq!(first.line, *line, "{input:?}: first error {first} is not on line {line}");
+        assert_eq!(
+            first.line, *line,
+            "{input:?}: first error {first} is not on line {line}"
+        );
         assert!(first.column >= 1, "{input:?}: no column in {first}");
         let text = first.to_string();
-        assert!(text.contains(word), "{input:?}: message {text:?} does not mention {word:?}");
+        assert!(
+            text.contains(word),
+            "{input:?}: message {text:?} does not mention {word:?}"
+        );
     }
 }
 
@@ -69,14 +115,19 @@ fn recovery_reports_every_bad_line() {
 fn error_columns_point_at_the_problem() {
     let errors = parse("@startchen\nR -(1,N- A\n@endchen\n").unwrap_err().0;
     assert_eq!((errors[0].line, errors[0].column), (2, 8), "{}", errors[0]);
-    let errors = parse("@startchen\nentity A {\n  Ssn <<primary>>\n}\n@endchen\n").unwrap_err().0;
+    let errors = parse("@startchen\nentity A {\n  Ssn <<primary>>\n}\n@endchen\n")
+        .unwrap_err()
+        .0;
     assert_eq!((errors[0].line, errors[0].column), (3, 7), "{}", errors[0]);
 }
 
 #[test]
 fn arbitrary_bytes_never_panic() {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let alphabet: Vec<char> = "@startchen entity relationship {}()<>=-,:;'\"/\\\n\r\tABCdN1M0éß<<weak>>".chars().collect();
+    let alphabet: Vec<char> =
+        "@startchen entity relationship {}()<>=-,:;'\"/\\\n\r\tABCdN1M0éß<<weak>>"
+            .chars()
+            .collect();
     for _ in 0..3000 {
         let mut text = String::from("@startchen\n");
         for _ in 0..(state % 80) {
@@ -87,4 +138,12 @@ fn arbitrary_bytes_never_panic() {
         }
         let _ = parse(&text);
     }
+}
+
+#[test]
+fn names_that_look_like_directives_are_links() {
+    let text = "@startchen\nentity show {\n}\nentity HALL {\n}\nrelationship title {\n}\ntitle -1- show\nshow =(1,1)= title\ntitle My diagram\n@endchen\n";
+    let d = parse(text).unwrap();
+    assert_eq!(d.links.len(), 2, "{d:?}");
+    assert_eq!(d.directives, vec!["title My diagram".to_string()]);
 }

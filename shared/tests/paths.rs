@@ -1,7 +1,7 @@
 //! Element paths: parse, print, compare case-insensitively, resolve against a diagram.
 
-use eerd::path::{all_paths, resolve, Element, ElementPath};
 use eerd::parse;
+use eerd::path::{all_paths, resolve, Element, ElementPath};
 
 const COMPANY: &str = "@startchen
 entity EMPLOYEE {
@@ -48,7 +48,10 @@ fn paths_print_as_parsed_with_sorted_lists() {
         ("EMPLOYEE", "EMPLOYEE"),
         ("EMPLOYEE.Name.Fname", "EMPLOYEE.Name.Fname"),
         ("WORKS_FOR/DEPARTMENT", "WORKS_FOR/DEPARTMENT"),
-        ("SUPERVISION/EMPLOYEE:supervisor", "SUPERVISION/EMPLOYEE:supervisor"),
+        (
+            "SUPERVISION/EMPLOYEE:supervisor",
+            "SUPERVISION/EMPLOYEE:supervisor",
+        ),
         ("EMPLOYEE>SECRETARY,ENGINEER", "EMPLOYEE>ENGINEER,SECRETARY"),
         ("OWNER<PERSON,BANK", "OWNER<BANK,PERSON"),
     ] {
@@ -69,16 +72,34 @@ fn bad_paths_are_errors() {
 #[test]
 fn paths_resolve_case_insensitively() {
     let d = parse(COMPANY).unwrap();
-    assert!(matches!(resolve(&d, &path("employee")), Ok(Element::Entity(e)) if e.name == "EMPLOYEE"));
-    assert!(matches!(resolve(&d, &path("works_for")), Ok(Element::Relationship(_))));
+    assert!(
+        matches!(resolve(&d, &path("employee")), Ok(Element::Entity(e)) if e.name == "EMPLOYEE")
+    );
+    assert!(matches!(
+        resolve(&d, &path("works_for")),
+        Ok(Element::Relationship(_))
+    ));
     assert!(matches!(resolve(&d, &path("EMPLOYEE.name.lname")),
         Ok(Element::Attribute { owner: "EMPLOYEE", attribute }) if attribute.name == "Lname"));
-    assert!(matches!(resolve(&d, &path("WORKS_FOR.Since")), Ok(Element::Attribute { .. })));
-    assert!(matches!(resolve(&d, &path("WORKS_FOR/department")), Ok(Element::Side(l)) if l.entity == "DEPARTMENT"));
-    assert!(matches!(resolve(&d, &path("SUPERVISION/EMPLOYEE:Supervisor")),
-        Ok(Element::Side(l)) if l.role.as_deref() == Some("supervisor")));
-    assert!(matches!(resolve(&d, &path("EMPLOYEE>engineer,secretary")), Ok(Element::Specialization(_))));
-    assert!(matches!(resolve(&d, &path("OWNER<BANK,PERSON")), Ok(Element::Union(_))));
+    assert!(matches!(
+        resolve(&d, &path("WORKS_FOR.Since")),
+        Ok(Element::Attribute { .. })
+    ));
+    assert!(
+        matches!(resolve(&d, &path("WORKS_FOR/department")), Ok(Element::Side(l)) if l.entity == "DEPARTMENT")
+    );
+    assert!(
+        matches!(resolve(&d, &path("SUPERVISION/EMPLOYEE:Supervisor")),
+        Ok(Element::Side(l)) if l.role.as_deref() == Some("supervisor"))
+    );
+    assert!(matches!(
+        resolve(&d, &path("EMPLOYEE>engineer,secretary")),
+        Ok(Element::Specialization(_))
+    ));
+    assert!(matches!(
+        resolve(&d, &path("OWNER<BANK,PERSON")),
+        Ok(Element::Union(_))
+    ));
 }
 
 #[test]

@@ -178,12 +178,86 @@ fn each_category_is_found_at_its_path() {
 
 #[test]
 fn two_mistakes_give_two_findings() {
-    let student = edit("  Salary\n", "").replace("WORKS_FOR =1= DEPARTMENT", "WORKS_FOR =N= DEPARTMENT");
+    let student =
+        edit("  Salary\n", "").replace("WORKS_FOR =1= DEPARTMENT", "WORKS_FOR =N= DEPARTMENT");
     assert_eq!(
         grade(&student),
         vec![
             (Category::MissingAttribute, "EMPLOYEE.Salary".to_string()),
-            (Category::WrongCardinality, "WORKS_FOR/DEPARTMENT".to_string()),
+            (
+                Category::WrongCardinality,
+                "WORKS_FOR/DEPARTMENT".to_string()
+            ),
         ]
     );
+}
+
+/// The library's reference diagrams, parsed.
+fn library() -> Vec<(String, eerd::Diagram)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../static/assignments");
+    let mut out: Vec<(String, eerd::Diagram)> = std::fs::read_dir(&dir)
+        .expect("static/assignments exists")
+        .flatten()
+        .filter(|e| e.path().join("reference.puml").exists())
+        .map(|e| {
+            let text = std::fs::read_to_string(e.path().join("reference.puml")).unwrap();
+            (e.file_name().to_string_lossy().into_owned(), parse(&text).unwrap())
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(out.len() >= 24, "the library has {} assignments", out.len());
+    out
+}
+
+#[test]
+fn harmless_variants_of_every_assignment_pass() {
+    use eerd::lexicon::Lexicon;
+    use eerd::mutate::{mutate, Harmless};
+    use eerd::rng::Rng;
+    let lexicon = Lexicon::builtin();
+    let grader = RulesGrader::default();
+    let strong = Harmless {
+        rename_entity: 0.6,
+        rename_relationship: 0.6,
+        rename_attribute: 0.4,
+        reorder: 0.8,
+        restyle: 0.8,
+        data_types: 0.5,
+        display_names: 0.5,
+    };
+    for (id, reference) in library() {
+        for seed in 0..8 {
+            let mut rng = Rng::new(seed);
+            let variant = mutate(&reference, &lexicon, &mut rng, &[], &strong);
+            let found = grader.findings(&reference, &variant.student);
+            assert!(found.is_empty(), "{id} seed {seed}: false alarms {found:?}\n{}", eerd::print(&variant.student));
+        }
+    }
+}
+
+#[test]
+fn single_mistakes_are_found() {
+    use eerd::lexicon::Lexicon;
+    use eerd::mutate::{mutate, Harmless};
+    use eerd::rng::Rng;
+    let lexicon = Lexicon::builtin();
+    let grader = RulesGrader::default();
+    let (mut labels, mut found) = (0, 0);
+    for (id, reference) in library() {
+        for (k, category) in Category::ALL.into_iter().enumerate() {
+            let mut rng = Rng::new(1000 + k as u64);
+            let variant = mutate(&reference, &lexicon, &mut rng, &[category], &Harmless::default());
+            let predicted = grader.findings(&reference, &variant.student);
+            for label in &variant.findings {
+                labels += 1;
+                if predicted.iter().any(|p| p.matches(label)) {
+                    found += 1;
+                } else {
+                    eprintln!("{id}: missed {} {}", label.category, label.element);
+                }
+            }
+        }
+    }
+    assert!(labels > 200, "only {labels} mistakes were induced");
+    assert!(found as f64 >= 0.95 * labels as f64, "found {found} of {labels}");
 }

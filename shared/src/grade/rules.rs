@@ -50,6 +50,7 @@ impl RulesGrader {
             alignment,
             findings: Vec::new(),
             weak_findings: HashSet::new(),
+            weak_flips: HashSet::new(),
         };
         run.entities();
         run.relationships();
@@ -78,6 +79,9 @@ struct Run<'a> {
     findings: Vec<Finding>,
     /// Reference weak entities already given a `weak_entity` finding.
     weak_findings: HashSet<String>,
+    /// Reference entities drawn strong where weak is right, or the reverse: nothing more is
+    /// said about their identifying relationship (`mistakes.md`).
+    weak_flips: HashSet<String>,
 }
 
 fn lower(s: &str) -> String {
@@ -85,7 +89,13 @@ fn lower(s: &str) -> String {
 }
 
 impl<'a> Run<'a> {
-    fn push(&mut self, category: Category, element: ElementPath, student: Option<String>, explanation: String) {
+    fn push(
+        &mut self,
+        category: Category,
+        element: ElementPath,
+        student: Option<String>,
+        explanation: String,
+    ) {
         if self
             .findings
             .iter()
@@ -121,7 +131,10 @@ impl<'a> Run<'a> {
                     Category::MissingEntity,
                     ElementPath::Named(entity.name.clone()),
                     None,
-                    format!("The diagram has no entity type for {}, which the requirements call for.", entity.name),
+                    format!(
+                        "The diagram has no entity type for {}, which the requirements call for.",
+                        entity.name
+                    ),
                 );
                 continue;
             };
@@ -130,17 +143,26 @@ impl<'a> Run<'a> {
                 let explanation = if entity.weak {
                     format!("{} cannot be identified on its own: make it a weak entity with an identifying relationship and a partial key.", entity.name)
                 } else {
-                    format!("{} has a key of its own, so it should be a strong entity, not a weak one.", entity.name)
+                    format!(
+                        "{} has a key of its own, so it should be a strong entity, not a weak one.",
+                        entity.name
+                    )
                 };
+                self.weak_flips.insert(lower(&entity.name));
                 self.weak_finding(&entity.name, Some(theirs.name.clone()), explanation);
                 continue;
             }
             if entity.weak {
-                if partial_keys(self.lexicon, &entity.attributes) != partial_keys(self.lexicon, &theirs.attributes) {
+                if partial_keys(self.lexicon, &entity.attributes)
+                    != partial_keys(self.lexicon, &theirs.attributes)
+                {
                     self.weak_finding(
                         &entity.name,
                         Some(theirs.name.clone()),
-                        format!("The partial key of weak entity {} is marked wrongly.", entity.name),
+                        format!(
+                            "The partial key of weak entity {} is marked wrongly.",
+                            entity.name
+                        ),
                     );
                 }
                 continue;
@@ -149,11 +171,19 @@ impl<'a> Run<'a> {
             let mine = full_keys(self.lexicon, &theirs.attributes);
             if ours != mine && !self.in_specialization_as_subclass(&entity.name) {
                 let explanation = if mine.is_empty() {
-                    format!("{} has no key: mark the attribute that identifies each {} with <<key>>.", entity.name, entity.name)
+                    format!(
+                        "{} has no key: mark the attribute that identifies each {} with <<key>>.",
+                        entity.name, entity.name
+                    )
                 } else {
                     format!("The key of {} is wrong: mark the attribute(s) that identify each {} as key, and only those.", entity.name, entity.name)
                 };
-                self.push(Category::WrongKey, ElementPath::Named(entity.name.clone()), Some(theirs.name.clone()), explanation);
+                self.push(
+                    Category::WrongKey,
+                    ElementPath::Named(entity.name.clone()),
+                    Some(theirs.name.clone()),
+                    explanation,
+                );
             }
         }
     }
@@ -168,7 +198,12 @@ impl<'a> Run<'a> {
 
     fn weak_finding(&mut self, entity: &str, student: Option<String>, explanation: String) {
         if self.weak_findings.insert(lower(entity)) {
-            self.push(Category::WeakEntity, ElementPath::Named(entity.to_string()), student, explanation);
+            self.push(
+                Category::WeakEntity,
+                ElementPath::Named(entity.to_string()),
+                student,
+                explanation,
+            );
         }
     }
 
@@ -177,26 +212,39 @@ impl<'a> Run<'a> {
             let ours: Vec<&Link> = self.reference.links_of(&relationship.name).collect();
             let touches_missing = ours.iter().any(|l| self.entity_missing(&l.entity));
             let Some(j) = self.alignment.relationships[i] else {
-                let present = ours.iter().filter(|l| !self.entity_missing(&l.entity)).count();
+                let present = ours
+                    .iter()
+                    .filter(|l| !self.entity_missing(&l.entity))
+                    .count();
                 if present >= 2 || (!touches_missing && !ours.is_empty()) {
                     let names: Vec<&str> = ours.iter().map(|l| l.entity.as_str()).collect();
                     self.push(
                         Category::MissingRelationship,
                         ElementPath::Named(relationship.name.clone()),
                         None,
-                        format!("The relationship {} between {} is missing.", relationship.name, names.join(" and ")),
+                        format!(
+                            "The relationship {} between {} is missing.",
+                            relationship.name,
+                            names.join(" and ")
+                        ),
                     );
                 }
                 continue;
             };
             let theirs_rel = &self.student.relationships[j];
             if relationship.identifying != theirs_rel.identifying {
-                if let Some(weak) = ours.iter().find(|l| self.reference.entity(&l.entity).is_some_and(|e| e.weak)) {
+                if let Some(weak) = ours
+                    .iter()
+                    .find(|l| self.reference.entity(&l.entity).is_some_and(|e| e.weak))
+                {
                     let name = weak.entity.clone();
                     self.weak_finding(
                         &name,
                         self.student_entity(&name).map(str::to_string),
-                        format!("{} should be the identifying relationship of weak entity {name}.", relationship.name),
+                        format!(
+                            "{} should be the identifying relationship of weak entity {name}.",
+                            relationship.name
+                        ),
                     );
                 } else if !relationship.identifying {
                     let weak_side = self
@@ -205,10 +253,24 @@ impl<'a> Run<'a> {
                         .find(|l| self.student.entity(&l.entity).is_some_and(|e| e.weak))
                         .map(|l| l.entity.clone());
                     if let Some(student_weak) = weak_side {
-                        if let Some(k) = self.student.entities.iter().position(|e| e.name == student_weak) {
-                            if let Some(r) = self.alignment.entities.iter().position(|m| *m == Some(k)) {
+                        if let Some(k) = self
+                            .student
+                            .entities
+                            .iter()
+                            .position(|e| e.name == student_weak)
+                        {
+                            if let Some(r) =
+                                self.alignment.entities.iter().position(|m| *m == Some(k))
+                            {
                                 let name = self.reference.entities[r].name.clone();
-                                self.weak_finding(&name, Some(student_weak.clone()), format!("{} is not an identifying relationship.", relationship.name));
+                                self.weak_finding(
+                                    &name,
+                                    Some(student_weak.clone()),
+                                    format!(
+                                        "{} is not an identifying relationship.",
+                                        relationship.name
+                                    ),
+                                );
                             }
                         }
                     }
@@ -232,7 +294,10 @@ impl<'a> Run<'a> {
                     Category::RelationshipStructure,
                     ElementPath::Named(relationship.name.clone()),
                     Some(theirs_rel.name.clone()),
-                    format!("{} relates {} to itself: give each side its role.", relationship.name, ours[0].entity),
+                    format!(
+                        "{} relates {} to itself: give each side its role.",
+                        relationship.name, ours[0].entity
+                    ),
                 );
             }
             self.compare_sides(&relationship.name, &pairs);
@@ -241,7 +306,11 @@ impl<'a> Run<'a> {
 
     /// Pairs each reference link with the student link for the same entity (and role, for a
     /// recursive relationship). `None` when the participants differ.
-    fn pair_sides(&self, ours: &[&'a Link], theirs: &[&'a Link]) -> Option<Vec<(&'a Link, &'a Link)>> {
+    fn pair_sides(
+        &self,
+        ours: &[&'a Link],
+        theirs: &[&'a Link],
+    ) -> Option<Vec<(&'a Link, &'a Link)>> {
         if ours.len() != theirs.len() {
             return None;
         }
@@ -261,7 +330,12 @@ impl<'a> Run<'a> {
                 (Some(role), _) => *candidates
                     .iter()
                     .max_by(|&&a, &&b| {
-                        let score = |k: usize| free[k].role.as_deref().map_or(0.0, |r| name_similarity(self.lexicon, role, r));
+                        let score = |k: usize| {
+                            free[k]
+                                .role
+                                .as_deref()
+                                .map_or(0.0, |r| name_similarity(self.lexicon, role, r))
+                        };
                         score(a).total_cmp(&score(b)).then(b.cmp(&a))
                     })
                     .unwrap_or(&candidates[0]),
@@ -273,11 +347,15 @@ impl<'a> Run<'a> {
 
     fn compare_sides(&mut self, relationship: &str, pairs: &[(&'a Link, &'a Link)]) {
         let ours = constraints_by_link(self.reference, relationship);
-        let student_relationship = pairs.first().map(|(_, t)| t.relationship.clone()).unwrap_or_default();
+        let student_relationship = pairs
+            .first()
+            .map(|(_, t)| t.relationship.clone())
+            .unwrap_or_default();
         let theirs = constraints_by_link(self.student, &student_relationship);
         let binary = pairs.len() == 2;
         for (k, (our_link, their_link)) in pairs.iter().enumerate() {
-            let (Some(our), Some(their)) = (find(&ours, our_link), find(&theirs, their_link)) else {
+            let (Some(our), Some(their)) = (find(&ours, our_link), find(&theirs, their_link))
+            else {
                 continue;
             };
             let path = ElementPath::side(our_link);
@@ -301,13 +379,25 @@ impl<'a> Run<'a> {
                     cardinality_explanation(our_link, our, &side_name),
                 );
             }
-            let weak_side = self.reference.entity(&our_link.entity).is_some_and(|e| e.weak)
-                && self.weak_findings.contains(&lower(&our_link.entity));
-            if (our.total() != their.total() || (our.min != their.min && explicit_min(our_link) && explicit_min(their_link))) && !weak_side {
+            let identifying = self
+                .reference
+                .relationship(relationship)
+                .is_some_and(|r| r.identifying);
+            let weak_side = identifying && self.weak_flips.contains(&lower(&our_link.entity));
+            if (our.total() != their.total()
+                || (our.min != their.min && explicit_min(our_link) && explicit_min(their_link)))
+                && !weak_side
+            {
                 let explanation = if our.total() {
-                    format!("Every {} must take part in {}: make {side_name} total.", our_link.entity, relationship)
+                    format!(
+                        "Every {} must take part in {}: make {side_name} total.",
+                        our_link.entity, relationship
+                    )
                 } else {
-                    format!("Not every {} takes part in {}: make {side_name} partial.", our_link.entity, relationship)
+                    format!(
+                        "Not every {} takes part in {}: make {side_name} partial.",
+                        our_link.entity, relationship
+                    )
                 };
                 self.push(
                     Category::WrongParticipation,
@@ -325,28 +415,47 @@ impl<'a> Run<'a> {
         let mut used: HashSet<(String, usize)> = HashSet::new();
         let mut unmatched: Vec<(String, Option<String>, &'a Attribute)> = Vec::new();
         for (our_owner, our_attributes, their) in &owners {
-            let Some((their_owner, their_attributes)) = their else { continue };
+            let Some((their_owner, their_attributes)) = their else {
+                continue;
+            };
             let matches = match_attributes(self.lexicon, our_attributes, their_attributes);
             for (k, m) in matches.iter().enumerate() {
                 match m {
                     Some(j) => {
                         used.insert((their_owner.clone(), *j));
                         let path = vec![our_attributes[k].name.clone()];
-                        self.compare_attribute(our_owner, path, &our_attributes[k], &their_attributes[*j]);
+                        self.compare_attribute(
+                            our_owner,
+                            path,
+                            &our_attributes[k],
+                            &their_attributes[*j],
+                        );
                     }
-                    None => unmatched.push((our_owner.clone(), Some(their_owner.clone()), &our_attributes[k])),
+                    None => unmatched.push((
+                        our_owner.clone(),
+                        Some(their_owner.clone()),
+                        &our_attributes[k],
+                    )),
                 }
             }
         }
         for (our_owner, _, attribute) in unmatched {
-            let path = ElementPath::Attribute { owner: our_owner.clone(), names: vec![attribute.name.clone()] };
+            let path = ElementPath::Attribute {
+                owner: our_owner.clone(),
+                names: vec![attribute.name.clone()],
+            };
             if let Some((elsewhere, key)) = self.find_misplaced(attribute, &used) {
                 used.insert(key);
                 self.push(
                     Category::MisplacedAttribute,
                     path,
                     Some(elsewhere.clone()),
-                    format!("{} describes {}, not {}: move it there.", attribute.name, our_owner, elsewhere.split('.').next().unwrap_or("")),
+                    format!(
+                        "{} describes {}, not {}: move it there.",
+                        attribute.name,
+                        our_owner,
+                        elsewhere.split('.').next().unwrap_or("")
+                    ),
                 );
             } else if attribute.key == KeyKind::None {
                 self.push(
@@ -363,7 +472,14 @@ impl<'a> Run<'a> {
                     format!("{} lacks its key attribute {}.", our_owner, attribute.name),
                 );
             } else {
-                self.weak_finding(&our_owner, None, format!("Weak entity {our_owner} lacks its partial key {}.", attribute.name));
+                self.weak_finding(
+                    &our_owner,
+                    None,
+                    format!(
+                        "Weak entity {our_owner} lacks its partial key {}.",
+                        attribute.name
+                    ),
+                );
             }
         }
     }
@@ -392,16 +508,27 @@ impl<'a> Run<'a> {
 
     /// A student attribute with the same name on another owner, not already standing for a
     /// reference attribute: `OWNER.name` in the student's diagram.
-    fn find_misplaced(&self, attribute: &Attribute, used: &HashSet<(String, usize)>) -> Option<(String, (String, usize))> {
+    fn find_misplaced(
+        &self,
+        attribute: &Attribute,
+        used: &HashSet<(String, usize)>,
+    ) -> Option<(String, (String, usize))> {
         let owners = self
             .student
             .entities
             .iter()
             .map(|e| (&e.name, &e.attributes))
-            .chain(self.student.relationships.iter().map(|r| (&r.name, &r.attributes)));
+            .chain(
+                self.student
+                    .relationships
+                    .iter()
+                    .map(|r| (&r.name, &r.attributes)),
+            );
         for (owner, attributes) in owners {
             for (j, a) in attributes.iter().enumerate() {
-                if !used.contains(&(owner.clone(), j)) && name_similarity(self.lexicon, &attribute.name, &a.name) >= SAME_NAME {
+                if !used.contains(&(owner.clone(), j))
+                    && name_similarity(self.lexicon, &attribute.name, &a.name) >= SAME_NAME
+                {
                     return Some((format!("{owner}.{}", a.name), (owner.clone(), j)));
                 }
             }
@@ -409,18 +536,39 @@ impl<'a> Run<'a> {
         None
     }
 
-    fn compare_attribute(&mut self, owner: &str, names: Vec<String>, ours: &Attribute, theirs: &Attribute) {
-        let path = ElementPath::Attribute { owner: owner.to_string(), names: names.clone() };
+    fn compare_attribute(
+        &mut self,
+        owner: &str,
+        names: Vec<String>,
+        ours: &Attribute,
+        theirs: &Attribute,
+    ) {
+        let path = ElementPath::Attribute {
+            owner: owner.to_string(),
+            names: names.clone(),
+        };
         let display = format!("{}.{}", owner, names.join("."));
         let mut kind = Vec::new();
         if ours.multivalued != theirs.multivalued {
-            kind.push(if ours.multivalued { "multivalued" } else { "single-valued" });
+            kind.push(if ours.multivalued {
+                "multivalued"
+            } else {
+                "single-valued"
+            });
         }
         if ours.derived != theirs.derived {
-            kind.push(if ours.derived { "derived" } else { "stored (not derived)" });
+            kind.push(if ours.derived {
+                "derived"
+            } else {
+                "stored (not derived)"
+            });
         }
         if ours.is_composite() != theirs.is_composite() {
-            kind.push(if ours.is_composite() { "composite" } else { "simple (not composite)" });
+            kind.push(if ours.is_composite() {
+                "composite"
+            } else {
+                "simple (not composite)"
+            });
         }
         if !kind.is_empty() {
             self.push(
@@ -437,10 +585,15 @@ impl<'a> Run<'a> {
                 let mut sub = names.clone();
                 sub.push(ours.parts[k].name.clone());
                 match m {
-                    Some(j) => self.compare_attribute(owner, sub, &ours.parts[k], &theirs.parts[*j]),
+                    Some(j) => {
+                        self.compare_attribute(owner, sub, &ours.parts[k], &theirs.parts[*j])
+                    }
                     None => self.push(
                         Category::MissingAttribute,
-                        ElementPath::Attribute { owner: owner.to_string(), names: sub },
+                        ElementPath::Attribute {
+                            owner: owner.to_string(),
+                            names: sub,
+                        },
                         None,
                         format!("{display} lacks its part {}.", ours.parts[k].name),
                     ),
@@ -465,7 +618,9 @@ impl<'a> Run<'a> {
     fn specializations(&mut self) {
         for spec in &self.reference.specializations {
             let path = ElementPath::specialization(&spec.superclass, &spec.subclasses);
-            let Some(superclass) = self.student_entity(&spec.superclass) else { continue };
+            let Some(superclass) = self.student_entity(&spec.superclass) else {
+                continue;
+            };
             let (subs, missing) = self.mapped(&spec.subclasses);
             if subs.is_empty() {
                 continue;
@@ -479,12 +634,20 @@ impl<'a> Run<'a> {
             // The student's specializations of that superclass, merged when a multi-subclass
             // specialization was drawn as single-subclass lines.
             let best = candidates.iter().max_by_key(|s| {
-                s.subclasses.iter().filter(|c| subs.contains(&lower(c))).count()
+                s.subclasses
+                    .iter()
+                    .filter(|c| subs.contains(&lower(c)))
+                    .count()
             });
             let explanation = match best {
-                None => Some(format!("{} should be specialized into {}.", spec.superclass, spec.subclasses.join(", "))),
+                None => Some(format!(
+                    "{} should be specialized into {}.",
+                    spec.superclass,
+                    spec.subclasses.join(", ")
+                )),
                 Some(theirs) => {
-                    let mut their_subs: Vec<String> = theirs.subclasses.iter().map(|c| lower(c)).collect();
+                    let mut their_subs: Vec<String> =
+                        theirs.subclasses.iter().map(|c| lower(c)).collect();
                     their_subs.sort();
                     let mut problems = Vec::new();
                     let single = spec.subclasses.len() == 1 && theirs.subclasses.len() == 1;
@@ -496,7 +659,11 @@ impl<'a> Run<'a> {
                         });
                     }
                     if spec.total != theirs.total {
-                        problems.push(if spec.total { "total (=>=)" } else { "partial (->-)" });
+                        problems.push(if spec.total {
+                            "total (=>=)"
+                        } else {
+                            "partial (->-)"
+                        });
                     }
                     let extra = their_subs.iter().filter(|c| !subs.contains(c)).count();
                     let lacking = subs.iter().filter(|c| !their_subs.contains(c)).count();
@@ -504,12 +671,22 @@ impl<'a> Run<'a> {
                         problems.push("made of the right subclasses");
                     }
                     (!problems.is_empty()).then(|| {
-                        format!("The specialization of {} into {} should be {}.", spec.superclass, spec.subclasses.join(", "), problems.join(", "))
+                        format!(
+                            "The specialization of {} into {} should be {}.",
+                            spec.superclass,
+                            spec.subclasses.join(", "),
+                            problems.join(", ")
+                        )
                     })
                 }
             };
             if let Some(explanation) = explanation {
-                self.push(Category::Specialization, path, Some(superclass.to_string()), explanation);
+                self.push(
+                    Category::Specialization,
+                    path,
+                    Some(superclass.to_string()),
+                    explanation,
+                );
             }
         }
     }
@@ -517,38 +694,71 @@ impl<'a> Run<'a> {
     fn unions(&mut self) {
         for union in &self.reference.unions {
             let path = ElementPath::union(&union.category, &union.superclasses);
-            let Some(category) = self.student_entity(&union.category) else { continue };
+            let Some(category) = self.student_entity(&union.category) else {
+                continue;
+            };
             let (supers, missing) = self.mapped(&union.superclasses);
-            let theirs = self.student.unions.iter().find(|u| lower(&u.category) == lower(category));
+            let theirs = self
+                .student
+                .unions
+                .iter()
+                .find(|u| lower(&u.category) == lower(category));
             let explanation = match theirs {
-                None => Some(format!("{} should be a union type (category) of {}.", union.category, union.superclasses.join(", "))),
+                None => Some(format!(
+                    "{} should be a union type (category) of {}.",
+                    union.category,
+                    union.superclasses.join(", ")
+                )),
                 Some(theirs) => {
-                    let mut their_supers: Vec<String> = theirs.superclasses.iter().map(|c| lower(c)).collect();
+                    let mut their_supers: Vec<String> =
+                        theirs.superclasses.iter().map(|c| lower(c)).collect();
                     their_supers.sort();
                     let extra = their_supers.iter().filter(|c| !supers.contains(c)).count();
                     let lacking = supers.iter().filter(|c| !their_supers.contains(c)).count();
                     if union.total != theirs.total {
-                        Some(format!("The union type {} should be {}.", union.category, if union.total { "total (=>=)" } else { "partial (->-)" }))
+                        Some(format!(
+                            "The union type {} should be {}.",
+                            union.category,
+                            if union.total {
+                                "total (=>=)"
+                            } else {
+                                "partial (->-)"
+                            }
+                        ))
                     } else if lacking > 0 || (extra > 0 && missing == 0) {
-                        Some(format!("The union type {} should unite exactly {}.", union.category, union.superclasses.join(", ")))
+                        Some(format!(
+                            "The union type {} should unite exactly {}.",
+                            union.category,
+                            union.superclasses.join(", ")
+                        ))
                     } else {
                         None
                     }
                 }
             };
             if let Some(explanation) = explanation {
-                self.push(Category::Specialization, path, Some(category.to_string()), explanation);
+                self.push(
+                    Category::Specialization,
+                    path,
+                    Some(category.to_string()),
+                    explanation,
+                );
             }
         }
     }
 }
 
-fn constraints_by_link<'d>(diagram: &'d Diagram, relationship: &str) -> Vec<(&'d Link, SideConstraint)> {
+fn constraints_by_link<'d>(
+    diagram: &'d Diagram,
+    relationship: &str,
+) -> Vec<(&'d Link, SideConstraint)> {
     side_constraints(diagram, relationship)
 }
 
 fn find(list: &[(&Link, SideConstraint)], link: &Link) -> Option<SideConstraint> {
-    list.iter().find(|(l, _)| std::ptr::eq(*l, link)).map(|(_, c)| *c)
+    list.iter()
+        .find(|(l, _)| std::ptr::eq(*l, link))
+        .map(|(_, c)| *c)
 }
 
 fn explicit_min(link: &Link) -> bool {
@@ -567,14 +777,20 @@ fn structure_explanation(relationship: &str, ours: &[&Link]) -> String {
         3 => "ternary".to_string(),
         n => format!("of degree {n}"),
     };
-    format!("{relationship} should be {degree}, joining {}.", names.join(", "))
+    format!(
+        "{relationship} should be {degree}, joining {}.",
+        names.join(", ")
+    )
 }
 
 fn cardinality_explanation(link: &Link, ours: SideConstraint, side: &str) -> String {
     match link.cardinality {
         Some(Cardinality::MinMax { min, max }) => {
             let max = max.map_or("N".to_string(), |m| m.to_string());
-            format!("Each {} takes part in at most {max} {}: {side} should be ({min},{max}).", link.entity, link.relationship)
+            format!(
+                "Each {} takes part in at most {max} {}: {side} should be ({min},{max}).",
+                link.entity, link.relationship
+            )
         }
         _ => {
             let label = match ours.is_many() {

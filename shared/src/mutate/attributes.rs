@@ -4,7 +4,10 @@ use super::missing::attribute_in;
 use super::*;
 
 /// Attributes of the reference matching `keep`, as (owner, path).
-fn attributes_where(d: &Diagram, keep: impl Fn(&[String], &Attribute) -> bool) -> Vec<(String, Vec<String>)> {
+fn attributes_where(
+    d: &Diagram,
+    keep: impl Fn(&[String], &Attribute) -> bool,
+) -> Vec<(String, Vec<String>)> {
     all_attributes(d)
         .into_iter()
         .filter(|(_, names, a)| keep(names, a))
@@ -80,7 +83,9 @@ pub(super) fn derived_toggled(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
         |a| a.derived = !a.derived,
         |name, on, a| {
             if a.derived {
-                format!("{name} of {on} is computed from other data: mark it derived (<<derived>>).")
+                format!(
+                    "{name} of {on} is computed from other data: mark it derived (<<derived>>)."
+                )
             } else {
                 format!("{name} of {on} is stored, not computed from other data: it should not be derived.")
             }
@@ -108,11 +113,45 @@ pub(super) fn composite_flattened(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
 
 /// Owners whose `Name` is a person's name, which splits into first and last name.
 const PERSON_WORDS: &[&str] = &[
-    "employee", "student", "person", "customer", "patient", "doctor", "nurse", "instructor",
-    "driver", "guest", "member", "author", "actor", "artist", "player", "user", "reviewer",
-    "participant", "agent", "director", "collector", "trainer", "rider", "developer", "keeper",
-    "guide", "waiter", "cook", "captain", "passenger", "pilot", "dependent", "owner", "vet",
-    "manager", "supervisor", "engineer", "secretary", "technician",
+    "employee",
+    "student",
+    "person",
+    "customer",
+    "patient",
+    "doctor",
+    "nurse",
+    "instructor",
+    "driver",
+    "guest",
+    "member",
+    "author",
+    "actor",
+    "artist",
+    "player",
+    "user",
+    "reviewer",
+    "participant",
+    "agent",
+    "director",
+    "collector",
+    "trainer",
+    "rider",
+    "developer",
+    "keeper",
+    "guide",
+    "waiter",
+    "cook",
+    "captain",
+    "passenger",
+    "pilot",
+    "dependent",
+    "owner",
+    "vet",
+    "manager",
+    "supervisor",
+    "engineer",
+    "secretary",
+    "technician",
 ];
 
 /// The parts a student might wrongly split a simple attribute into, if it is a kind of value

@@ -81,8 +81,22 @@ pub(super) fn apply(
 /// Words the parser reads as keywords or PlantUML directives at the start of a line
 /// (`show …`, `title …`) or inside specializations (`d`, `o`, `U`): never a new name.
 const RESERVED: &[&str] = &[
-    "entity", "relationship", "as", "d", "o", "u", "skinparam", "title", "caption", "header",
-    "footer", "scale", "hide", "show", "left", "top",
+    "entity",
+    "relationship",
+    "as",
+    "d",
+    "o",
+    "u",
+    "skinparam",
+    "title",
+    "caption",
+    "header",
+    "footer",
+    "scale",
+    "hide",
+    "show",
+    "left",
+    "top",
 ];
 
 fn reserved(name: &str) -> bool {
@@ -114,7 +128,12 @@ fn rename(
         .entities
         .iter()
         .map(|e| (e.name.clone(), true))
-        .chain(student.relationships.iter().map(|r| (r.name.clone(), false)))
+        .chain(
+            student
+                .relationships
+                .iter()
+                .map(|r| (r.name.clone(), false)),
+        )
         .collect();
     for (name, is_entity) in names {
         let p = if is_entity {
@@ -161,12 +180,24 @@ fn rename(
         let new_owner = renames.name(&owner);
         let list = if let Some(e) = student.entities.iter_mut().find(|e| e.name == new_owner) {
             &mut e.attributes
-        } else if let Some(r) = student.relationships.iter_mut().find(|r| r.name == new_owner) {
+        } else if let Some(r) = student
+            .relationships
+            .iter_mut()
+            .find(|r| r.name == new_owner)
+        {
             &mut r.attributes
         } else {
             continue;
         };
-        rename_attributes(lexicon, list, &owner.to_lowercase(), &[], rng, h, &mut renames);
+        rename_attributes(
+            lexicon,
+            list,
+            &owner.to_lowercase(),
+            &[],
+            rng,
+            h,
+            &mut renames,
+        );
     }
     renames
 }
@@ -184,14 +215,18 @@ fn rename_attributes(
     for i in 0..list.len() {
         let mut key = prefix.to_vec();
         key.push(list[i].name.to_lowercase());
-        if rng.chance(h.rename_attribute) && concepts.iter().filter(|c| **c == concepts[i]).count() == 1 {
+        if rng.chance(h.rename_attribute)
+            && concepts.iter().filter(|c| **c == concepts[i]).count() == 1
+        {
             let options: Vec<String> = lexicon
                 .variants_with(&list[i].name, false)
                 .into_iter()
                 .filter(|v| !reserved(v) && !list.iter().any(|a| same_name(&a.name, v)))
                 .collect();
             if let Some(new) = rng.choose(&options).cloned() {
-                renames.attributes.insert((owner.to_string(), key.clone()), new.clone());
+                renames
+                    .attributes
+                    .insert((owner.to_string(), key.clone()), new.clone());
                 list[i].name = new;
             }
         }
@@ -340,13 +375,21 @@ fn restyled(a: &Link, b: &Link) -> Option<(Link, Link)> {
         return Some((a2, b2));
     }
     let (
-        Some(Cardinality::MinMax { min: amin, max: amax }),
-        Some(Cardinality::MinMax { min: bmin, max: bmax }),
+        Some(Cardinality::MinMax {
+            min: amin,
+            max: amax,
+        }),
+        Some(Cardinality::MinMax {
+            min: bmin,
+            max: bmax,
+        }),
     ) = (a.cardinality, b.cardinality)
     else {
         return None;
     };
-    let simple = |min: u32, max: Option<u32>, total: bool| min <= 1 && (total == (min == 1)) && matches!(max, None | Some(1));
+    let simple = |min: u32, max: Option<u32>, total: bool| {
+        min <= 1 && (total == (min == 1)) && matches!(max, None | Some(1))
+    };
     if !simple(amin, amax, a.total) || !simple(bmin, bmax, b.total) {
         return None;
     }
@@ -355,7 +398,14 @@ fn restyled(a: &Link, b: &Link) -> Option<(Link, Link)> {
         _ => Cardinality::Many(letter),
     };
     let both_many = amax.is_none() && bmax.is_none();
-    a2.cardinality = Some(label(bmax, if both_many { ManyLabel::M } else { ManyLabel::N }));
+    a2.cardinality = Some(label(
+        bmax,
+        if both_many {
+            ManyLabel::M
+        } else {
+            ManyLabel::N
+        },
+    ));
     b2.cardinality = Some(label(amax, ManyLabel::N));
     Some((a2, b2))
 }
@@ -370,12 +420,28 @@ fn data_type(lexicon: &Lexicon, name: &str, rng: &mut Rng) -> String {
         "DATE".into()
     } else if has(&["time", "duration"]) {
         "TIME".into()
-    } else if has(&["price", "salary", "amount", "balance", "fee", "rate", "limit", "gpa", "premium", "budget"]) {
+    } else if has(&[
+        "price", "salary", "amount", "balance", "fee", "rate", "limit", "gpa", "premium", "budget",
+    ]) {
         "DECIMAL".into()
-    } else if has(&["number", "identifier", "year", "quantity", "hour", "count", "seat", "capacity", "age", "credit"]) {
+    } else if has(&[
+        "number",
+        "identifier",
+        "year",
+        "quantity",
+        "hour",
+        "count",
+        "seat",
+        "capacity",
+        "age",
+        "credit",
+    ]) {
         "INTEGER".into()
     } else {
-        rng.choose(&["TEXT", "VARCHAR", "STRING"]).copied().unwrap_or("TEXT").into()
+        rng.choose(&["TEXT", "VARCHAR", "STRING"])
+            .copied()
+            .unwrap_or("TEXT")
+            .into()
     }
 }
 
@@ -452,7 +518,11 @@ mod tests {
             f.links = vec![x2, y2];
             assert_eq!(meaning(&d, "R"), meaning(&f, "R"));
         }
-        for (a, b) in [("-(0,40)-", "-(0,N)-"), ("=(2,N)=", "=(1,1)="), ("=(0,N)=", "-(1,1)-")] {
+        for (a, b) in [
+            ("-(0,40)-", "-(0,N)-"),
+            ("=(2,N)=", "=(1,1)="),
+            ("=(0,N)=", "-(1,1)-"),
+        ] {
             let d = two(a, b);
             assert!(restyled(&d.links[0], &d.links[1]).is_none(), "{a} {b}");
         }

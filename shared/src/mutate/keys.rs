@@ -43,7 +43,10 @@ pub(super) fn key_removed(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
         }
     }
     for (entity, key) in shuffled(candidates, rng) {
-        let touches = vec![t_entity_part(&entity, "#key"), t_attribute(m, &entity, &key)];
+        let touches = vec![
+            t_entity_part(&entity, "#key"),
+            t_attribute(m, &entity, &key),
+        ];
         if !m.is_free(&touches) {
             continue;
         }
@@ -96,8 +99,9 @@ pub(super) fn key_added(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
             .map(|k| path_text(k))
             .collect();
         let explanation = format!(
-            "{} does not identify a {entity}: do not mark it as a key ({entity} is identified by {}).",
+            "{} does not identify {}: do not mark it as a key ({entity} is identified by {}).",
             path_text(&attribute),
+            article(&entity),
             and_list(&keys)
         );
         m.record(
@@ -168,11 +172,9 @@ fn weak_candidates(d: &Diagram) -> Vec<(String, Vec<String>)> {
         .map(|e| (e.name.clone(), identifying_of(d, &e.name)))
         .filter(|(name, ids)| {
             !ids.is_empty()
-                && ids.iter().all(|id| {
-                    weak_participants(d, id)
-                        .iter()
-                        .all(|w| same_name(w, name))
-                })
+                && ids
+                    .iter()
+                    .all(|id| weak_participants(d, id).iter().all(|w| same_name(w, name)))
         })
         .collect()
 }
@@ -255,7 +257,10 @@ pub(super) fn strong_made_weak(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
             let Some(own) = links.iter().find(|l| same_name(&l.entity, &e.name)) else {
                 continue;
             };
-            let other = links.iter().find(|l| !same_name(&l.entity, &e.name)).expect("binary");
+            let other = links
+                .iter()
+                .find(|l| !same_name(&l.entity, &e.name))
+                .expect("binary");
             // The identifying relationship needs the weak entity's total participation.
             let other_strong = r.entity(&other.entity).is_some_and(|o| !o.weak);
             if own.total && other_strong {
@@ -274,7 +279,11 @@ pub(super) fn strong_made_weak(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
         };
         e.weak = true;
         set_keys(&mut e.attributes, KeyKind::Key, KeyKind::Partial);
-        if let Some(x) = s.relationships.iter_mut().find(|x| same_name(&x.name, &rel)) {
+        if let Some(x) = s
+            .relationships
+            .iter_mut()
+            .find(|x| same_name(&x.name, &rel))
+        {
             x.identifying = true;
         }
         let keys: Vec<String> = keys_of(r.entity(&entity).expect("reference entity"))
@@ -347,7 +356,12 @@ pub(super) fn partial_key_unmarked(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
         if !m.is_free(&touches) {
             continue;
         }
-        let Some(e) = m.student.entities.iter_mut().find(|e| same_name(&e.name, &entity)) else {
+        let Some(e) = m
+            .student
+            .entities
+            .iter_mut()
+            .find(|e| same_name(&e.name, &entity))
+        else {
             continue;
         };
         set_keys(&mut e.attributes, KeyKind::Partial, KeyKind::None);

@@ -13,7 +13,11 @@ pub(super) fn missing_entity(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
     let candidates: Vec<String> = r
         .entities
         .iter()
-        .filter(|e| !r.specializations.iter().any(|s| same_name(&s.superclass, &e.name)))
+        .filter(|e| {
+            !r.specializations
+                .iter()
+                .any(|s| same_name(&s.superclass, &e.name))
+        })
         .filter(|e| {
             // A union keeps at least two superclasses.
             r.unions.iter().all(|u| {
@@ -22,16 +26,22 @@ pub(super) fn missing_entity(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
         })
         .filter(|e| {
             // No other weak entity loses its identifying relationship.
-            r.relationships.iter().filter(|rel| rel.identifying).all(|rel| {
-                let links: Vec<_> = r.links_of(&rel.name).collect();
-                let involved = links.iter().any(|l| same_name(&l.entity, &e.name));
-                let left = links.iter().filter(|l| !same_name(&l.entity, &e.name)).count();
-                !involved
-                    || left >= 2
-                    || weak_participants(r, &rel.name)
+            r.relationships
+                .iter()
+                .filter(|rel| rel.identifying)
+                .all(|rel| {
+                    let links: Vec<_> = r.links_of(&rel.name).collect();
+                    let involved = links.iter().any(|l| same_name(&l.entity, &e.name));
+                    let left = links
                         .iter()
-                        .all(|w| same_name(w, &e.name))
-            })
+                        .filter(|l| !same_name(&l.entity, &e.name))
+                        .count();
+                    !involved
+                        || left >= 2
+                        || weak_participants(r, &rel.name)
+                            .iter()
+                            .all(|w| same_name(w, &e.name))
+                })
         })
         .map(|e| e.name.clone())
         .collect();
@@ -46,7 +56,10 @@ pub(super) fn missing_entity(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
         touches.extend(relationships.iter().map(|rel| t_relationship(rel)));
         for s in &r.specializations {
             if s.subclasses.iter().any(|c| same_name(c, &name)) {
-                touches.push(t_path(&ElementPath::specialization(&s.superclass, &s.subclasses)));
+                touches.push(t_path(&ElementPath::specialization(
+                    &s.superclass,
+                    &s.subclasses,
+                )));
             }
         }
         for u in &r.unions {
@@ -65,8 +78,10 @@ pub(super) fn missing_entity(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
             .filter(|rel| s.links_of(rel).count() < 2)
             .cloned()
             .collect();
-        s.relationships.retain(|rel| !gone.iter().any(|g| same_name(g, &rel.name)));
-        s.links.retain(|l| !gone.iter().any(|g| same_name(g, &l.relationship)));
+        s.relationships
+            .retain(|rel| !gone.iter().any(|g| same_name(g, &rel.name)));
+        s.links
+            .retain(|l| !gone.iter().any(|g| same_name(g, &l.relationship)));
         for spec in &mut s.specializations {
             spec.subclasses.retain(|c| !same_name(c, &name));
         }
@@ -76,13 +91,42 @@ pub(super) fn missing_entity(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
             u.superclasses.retain(|c| !same_name(c, &name));
         }
         let entity = r.entity(&name).expect("a reference entity");
-        let what = if entity.weak { "weak entity type" } else { "entity type" };
-        let explanation = if relationships.is_empty() {
+        let what = if entity.weak {
+            "weak entity type"
+        } else {
+            "entity type"
+        };
+        let mut roles: Vec<String> = r
+            .specializations
+            .iter()
+            .filter(|s| s.subclasses.iter().any(|c| same_name(c, &name)))
+            .map(|s| format!("a subclass of {}", s.superclass))
+            .collect();
+        roles.extend(
+            r.unions
+                .iter()
+                .filter(|u| same_name(&u.category, &name))
+                .map(|u| format!("the union of {}", and_list(&u.superclasses))),
+        );
+        if !relationships.is_empty() {
+            roles.push(format!("takes part in {}", and_list(&relationships)));
+        }
+        let explanation = if roles.is_empty() {
             format!("Add the {what} {name}: the requirements describe it.")
         } else {
+            let roles: Vec<String> = roles
+                .into_iter()
+                .map(|r| {
+                    if r.starts_with("takes") {
+                        r
+                    } else {
+                        format!("is {r}")
+                    }
+                })
+                .collect();
             format!(
-                "Add the {what} {name}: the requirements describe it, and it takes part in {}.",
-                and_list(&relationships)
+                "Add the {what} {name}: the requirements describe it, and it {}.",
+                and_list(&roles)
             )
         };
         m.record(
@@ -111,8 +155,12 @@ pub(super) fn missing_relationship(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
         if !m.is_free(&touches) {
             continue;
         }
-        m.student.relationships.retain(|rel| !same_name(&rel.name, &name));
-        m.student.links.retain(|l| !same_name(&l.relationship, &name));
+        m.student
+            .relationships
+            .retain(|rel| !same_name(&rel.name, &name));
+        m.student
+            .links
+            .retain(|l| !same_name(&l.relationship, &name));
         let rel = r.relationship(&name).expect("a reference relationship");
         let entities = participants(r, &name);
         let links: Vec<_> = r.links_of(&name).collect();
@@ -135,7 +183,12 @@ pub(super) fn missing_relationship(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
             1 => format!(", with its attribute {}", rel.attributes[0].name),
             _ => format!(
                 ", with its attributes {}",
-                and_list(&rel.attributes.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
+                and_list(
+                    &rel.attributes
+                        .iter()
+                        .map(|a| a.name.clone())
+                        .collect::<Vec<_>>()
+                )
             ),
         };
         m.record(
@@ -210,7 +263,11 @@ pub(super) fn missing_attribute(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
 }
 
 /// The reference attribute at `names` under `owner`.
-pub(super) fn attribute_in<'d>(d: &'d Diagram, owner: &str, names: &[String]) -> Option<&'d Attribute> {
+pub(super) fn attribute_in<'d>(
+    d: &'d Diagram,
+    owner: &str,
+    names: &[String],
+) -> Option<&'d Attribute> {
     let mut list = if let Some(e) = d.entity(owner) {
         &e.attributes
     } else {

@@ -203,7 +203,7 @@ impl<'a> Mutator<'a> {
                 category,
                 element,
                 student: None,
-                explanation,
+                explanation: sentence(explanation),
             },
             student_path,
         });
@@ -222,7 +222,12 @@ impl<'a> Mutator<'a> {
 
     /// The student's attribute list of the entity or relationship `owner`.
     fn owner_attributes_mut(&mut self, owner: &str) -> Option<&mut Vec<Attribute>> {
-        if let Some(e) = self.student.entities.iter_mut().find(|e| same_name(&e.name, owner)) {
+        if let Some(e) = self
+            .student
+            .entities
+            .iter_mut()
+            .find(|e| same_name(&e.name, owner))
+        {
             return Some(&mut e.attributes);
         }
         self.student
@@ -294,7 +299,11 @@ fn t_path(path: &ElementPath) -> Touch {
 
 /// Every attribute under `list` with its path of names (parents before parts).
 fn attribute_paths(list: &[Attribute]) -> Vec<(Vec<String>, &Attribute)> {
-    fn walk<'b>(list: &'b [Attribute], prefix: &[String], out: &mut Vec<(Vec<String>, &'b Attribute)>) {
+    fn walk<'b>(
+        list: &'b [Attribute],
+        prefix: &[String],
+        out: &mut Vec<(Vec<String>, &'b Attribute)>,
+    ) {
         for a in list {
             let mut names = prefix.to_vec();
             names.push(a.name.clone());
@@ -341,6 +350,37 @@ fn and_list(items: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// "A and B or C" with `or`: "A or B", "A, B or C".
+fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// A name with its indefinite article: "a DEPARTMENT", "an EMPLOYEE", "a USER".
+fn article(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let vowel = lower.starts_with(['a', 'e', 'i', 'o', 'u']);
+    let sounds_like_you = ["uni", "use", "usa", "usu", "uti", "eu", "one"]
+        .iter()
+        .any(|p| lower.starts_with(p));
+    format!(
+        "{} {name}",
+        if vowel && !sounds_like_you { "an" } else { "a" }
+    )
+}
+
+/// The sentence with its first letter in upper case.
+fn sentence(text: String) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) if c.is_lowercase() => c.to_uppercase().chain(chars).collect(),
+        _ => text,
     }
 }
 
@@ -446,7 +486,10 @@ impl Renames {
                 superclasses,
             } => ElementPath::union(
                 &self.name(category),
-                &superclasses.iter().map(|s| self.name(s)).collect::<Vec<_>>(),
+                &superclasses
+                    .iter()
+                    .map(|s| self.name(s))
+                    .collect::<Vec<_>>(),
             ),
         }
     }
@@ -503,14 +546,18 @@ pub fn verify(reference: &Diagram, mutation: &Mutation, text: &str) -> Result<()
     }
     let mut seen = Vec::new();
     for f in &mutation.findings {
-        crate::resolve(reference, &f.element).map_err(|e| format!("finding {}: {e}", f.category))?;
+        crate::resolve(reference, &f.element)
+            .map_err(|e| format!("finding {}: {e}", f.category))?;
         let key = (f.category, f.element.key());
         if seen.contains(&key) {
             return Err(format!("two findings {} {}", f.category, f.element));
         }
         seen.push(key);
         if f.explanation.trim().is_empty() {
-            return Err(format!("finding {} {} has no explanation", f.category, f.element));
+            return Err(format!(
+                "finding {} {} has no explanation",
+                f.category, f.element
+            ));
         }
     }
     Ok(())

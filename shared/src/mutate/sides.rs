@@ -116,7 +116,7 @@ pub(super) fn wrong_cardinality(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
                 if old == Cardinality::One {
                     format!("In {rel}, each {y} is related to at most one {x}, so the {x} side should be 1, not {now}.")
                 } else {
-                    format!("In {rel}, a {y} can be related to many {x}, so the {x} side should be {was}, not 1.")
+                    format!("In {rel}, {} can be related to many {x}, so the {x} side should be {was}, not 1.", article(&y))
                 }
             }
             _ => {
@@ -153,7 +153,9 @@ pub(super) fn wrong_participation(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
         .links
         .iter()
         .filter(|l| {
-            let identifying = r.relationship(&l.relationship).is_some_and(|x| x.identifying);
+            let identifying = r
+                .relationship(&l.relationship)
+                .is_some_and(|x| x.identifying);
             let weak = r.entity(&l.entity).is_some_and(|e| e.weak);
             r.relationship(&l.relationship).is_some() && !(identifying && weak)
         })

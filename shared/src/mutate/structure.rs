@@ -8,13 +8,15 @@ fn spec_path(s: &crate::model::Specialization) -> ElementPath {
 }
 
 /// Finds the student's copy of the reference specialization at `index`.
-fn student_spec<'d>(m: &'d mut Mutator<'_>, index: usize) -> Option<&'d mut crate::model::Specialization> {
+fn student_spec<'d>(
+    m: &'d mut Mutator<'_>,
+    index: usize,
+) -> Option<&'d mut crate::model::Specialization> {
     let reference = &m.reference.specializations[index];
     m.student.specializations.iter_mut().find(|s| {
         same_name(&s.superclass, &reference.superclass)
             && s.subclasses.len() == reference.subclasses.len()
-            && s
-                .subclasses
+            && s.subclasses
                 .iter()
                 .all(|c| reference.subclasses.iter().any(|x| same_name(x, c)))
     })
@@ -43,7 +45,13 @@ fn change_spec(
             continue;
         };
         let student = spec_path(s);
-        m.record(touches, Category::Specialization, path, Some(student), explanation);
+        m.record(
+            touches,
+            Category::Specialization,
+            path,
+            Some(student),
+            explanation,
+        );
         return true;
     }
     false
@@ -61,11 +69,11 @@ pub(super) fn disjointness_toggled(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
             match s.disjointness? {
                 Disjointness::Disjoint => {
                     s.disjointness = Some(Disjointness::Overlapping);
-                    Some(format!("A {sup} can be at most one of {subs}: make the specialization disjoint (d), not overlapping (o)."))
+                    Some(format!("{} can be at most one of {subs}: make the specialization disjoint (d), not overlapping (o).", article(&sup)))
                 }
                 Disjointness::Overlapping => {
                     s.disjointness = Some(Disjointness::Disjoint);
-                    Some(format!("A {sup} can be several of {subs} at once: make the specialization overlapping (o), not disjoint (d)."))
+                    Some(format!("{} can be several of {subs} at once: make the specialization overlapping (o), not disjoint (d).", article(&sup)))
                 }
             }
         },
@@ -79,11 +87,7 @@ pub(super) fn specialization_total_toggled(m: &mut Mutator<'_>, rng: &mut Rng) -
         rng,
         |_| true,
         |s, _| {
-            let subs = if s.subclasses.len() == 1 {
-                s.subclasses[0].clone()
-            } else {
-                format!("one of {}", s.subclasses.join(", "))
-            };
+            let subs = or_list(&s.subclasses.iter().map(|c| article(c)).collect::<Vec<_>>());
             let sup = s.superclass.clone();
             s.total = !s.total;
             Some(if s.total {
@@ -131,13 +135,25 @@ pub(super) fn union_total_toggled(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
             continue;
         };
         s.total = !s.total;
-        let supers = u.superclasses.join(" or ");
+        let supers = or_list(&u.superclasses);
         let explanation = if u.total {
-            format!("Every {supers} is a {}: make the union total (a double line), not partial.", u.category)
+            format!(
+                "Every {supers} is {}: make the union total (a double line), not partial.",
+                article(&u.category)
+            )
         } else {
-            format!("Not every {supers} is a {}: make the union partial (a single line), not total.", u.category)
+            format!(
+                "Not every {supers} is {}: make the union partial (a single line), not total.",
+                article(&u.category)
+            )
         };
-        m.record(touches, Category::Specialization, path.clone(), Some(path), explanation);
+        m.record(
+            touches,
+            Category::Specialization,
+            path.clone(),
+            Some(path),
+            explanation,
+        );
         return true;
     }
     false
@@ -145,7 +161,8 @@ pub(super) fn union_total_toggled(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
 
 /// Whether a link is the weak entity's side of an identifying relationship.
 fn weak_side(d: &Diagram, l: &Link) -> bool {
-    d.relationship(&l.relationship).is_some_and(|r| r.identifying)
+    d.relationship(&l.relationship)
+        .is_some_and(|r| r.identifying)
         && d.entity(&l.entity).is_some_and(|e| e.weak)
 }
 
@@ -231,7 +248,9 @@ pub(super) fn nary_made_binary(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
             continue;
         }
         let Some(i) = m.student.links.iter().position(|l| {
-            same_name(&l.relationship, &rel) && same_name(&l.entity, &link.entity) && l.role == link.role
+            same_name(&l.relationship, &rel)
+                && same_name(&l.entity, &link.entity)
+                && l.role == link.role
         }) else {
             continue;
         };
@@ -330,7 +349,12 @@ pub(super) fn roles_dropped(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
         if !m.is_free(&touches) {
             continue;
         }
-        for l in m.student.links.iter_mut().filter(|l| same_name(&l.relationship, &rel)) {
+        for l in m
+            .student
+            .links
+            .iter_mut()
+            .filter(|l| same_name(&l.relationship, &rel))
+        {
             l.role = None;
         }
         m.expect_lint("recursive-without-role");

@@ -160,7 +160,12 @@ fn meaning(lex: &Lexicon, d: &Diagram) -> BTreeSet<String> {
     }
     let mut out = BTreeSet::new();
     for e in &d.entities {
-        out.insert(format!("E {} {} [{}]", c(&e.name), e.weak, attrs(lex, &e.attributes)));
+        out.insert(format!(
+            "E {} {} [{}]",
+            c(&e.name),
+            e.weak,
+            attrs(lex, &e.attributes)
+        ));
     }
     for r in &d.relationships {
         let mut sides: Vec<String> = side_constraints(d, &r.name)
@@ -171,7 +176,11 @@ fn meaning(lex: &Lexicon, d: &Diagram) -> BTreeSet<String> {
                     c(&l.entity),
                     l.role.as_deref().map(str::to_lowercase),
                     s.min,
-                    s.max.or(Some(s.ratio.map(|m| if m { None } else { Some(1) }).unwrap_or(None)))
+                    s.max.or(Some(
+                        s.ratio
+                            .map(|m| if m { None } else { Some(1) })
+                            .unwrap_or(None)
+                    ))
                 )
             })
             .collect();
@@ -187,12 +196,23 @@ fn meaning(lex: &Lexicon, d: &Diagram) -> BTreeSet<String> {
     for s in &d.specializations {
         let mut subs: Vec<String> = s.subclasses.iter().map(|x| c(x)).collect();
         subs.sort();
-        out.insert(format!("S {} {:?} {} {}", c(&s.superclass), s.disjointness, s.total, subs.join(",")));
+        out.insert(format!(
+            "S {} {:?} {} {}",
+            c(&s.superclass),
+            s.disjointness,
+            s.total,
+            subs.join(",")
+        ));
     }
     for u in &d.unions {
         let mut sups: Vec<String> = u.superclasses.iter().map(|x| c(x)).collect();
         sups.sort();
-        out.insert(format!("U {} {} {}", c(&u.category), u.total, sups.join(",")));
+        out.insert(format!(
+            "U {} {} {}",
+            c(&u.category),
+            u.total,
+            sups.join(",")
+        ));
     }
     out
 }
@@ -224,7 +244,12 @@ fn every_operator_on_every_reference_verifies() {
                         before,
                         "{name} {category} #{i}: the mistake changed nothing"
                     );
-                    check(&format!("{name} {category} #{i}"), &reference, &mutation, &mut rng);
+                    check(
+                        &format!("{name} {category} #{i}"),
+                        &reference,
+                        &mutation,
+                        &mut rng,
+                    );
                 }
             }
         }
@@ -241,7 +266,12 @@ fn several_mistakes_stay_disjoint_and_verify() {
             let picks: Vec<Category> = (0..3).map(|_| *rng.choose(&cats).unwrap()).collect();
             let mutation = mutate(&reference, &lexicon, &mut rng, &picks, &Harmless::default());
             assert!(!mutation.findings.is_empty(), "{name}");
-            check(&format!("{name} seed {seed} {picks:?}"), &reference, &mutation, &mut rng);
+            check(
+                &format!("{name} seed {seed} {picks:?}"),
+                &reference,
+                &mutation,
+                &mut rng,
+            );
         }
     }
 }
@@ -264,13 +294,25 @@ fn harmless_variations_keep_the_meaning() {
             let mut rng = Rng::new(seed);
             let mutation = mutate(&reference, &lexicon, &mut rng, &[], &strong);
             assert!(mutation.findings.is_empty());
-            assert_eq!(meaning(&lexicon, &mutation.student), meaning(&lexicon, &reference), "{name} seed {seed}");
-            check(&format!("{name} clean {seed}"), &reference, &mutation, &mut rng);
+            assert_eq!(
+                meaning(&lexicon, &mutation.student),
+                meaning(&lexicon, &reference),
+                "{name} seed {seed}"
+            );
+            check(
+                &format!("{name} clean {seed}"),
+                &reference,
+                &mutation,
+                &mut rng,
+            );
             if print(&mutation.student) != print(&reference) {
                 differs += 1;
             }
         }
-        assert!(differs >= 8, "{name}: harmless variations rarely change anything");
+        assert!(
+            differs >= 8,
+            "{name}: harmless variations rarely change anything"
+        );
     }
 }
 
@@ -304,7 +346,11 @@ fn missing_entity_takes_its_consequences_along() {
         assert!(m.student.entity(&name).is_none());
         assert!(!m.student.links.iter().any(|l| same_name(&l.entity, &name)));
         for r in &m.student.relationships {
-            assert!(m.student.links_of(&r.name).count() >= 2, "{name}: {} left dangling", r.name);
+            assert!(
+                m.student.links_of(&r.name).count() >= 2,
+                "{name}: {} left dangling",
+                r.name
+            );
         }
         assert_ne!(name, "EMPLOYEE", "a superclass and owner is never removed");
         if name == "PROJECT" {
@@ -322,7 +368,12 @@ fn wrong_cardinality_follows_the_label_style_convention() {
     for seed in 0..60 {
         let m = one(&d, Category::WrongCardinality, seed).unwrap();
         let f = &m.findings[0];
-        let ElementPath::Side { relationship, entity, role } = &f.element else {
+        let ElementPath::Side {
+            relationship,
+            entity,
+            role,
+        } = &f.element
+        else {
             panic!("not a side: {}", f.element);
         };
         let pick = |d: &Diagram| {
@@ -367,7 +418,10 @@ fn wrong_participation_toggles_and_keeps_dashes_consistent() {
             }
         }
         let path = &m.findings[0].element.to_string();
-        assert_ne!(path, "DEPENDENTS_OF/DEPENDENT", "the weak side belongs to weak_entity");
+        assert_ne!(
+            path, "DEPENDENTS_OF/DEPENDENT",
+            "the weak side belongs to weak_entity"
+        );
     }
 }
 
@@ -382,8 +436,15 @@ fn weak_entity_made_strong_is_one_finding() {
     let dep = out.student.entity("DEPENDENT").unwrap();
     assert!(!dep.weak);
     assert_eq!(dep.attributes[0].key, KeyKind::Key);
-    assert!(!out.student.relationship("DEPENDENTS_OF").unwrap().identifying);
-    assert!(crate::lint(&out.student).iter().all(|d| d.severity != crate::Severity::Error));
+    assert!(
+        !out.student
+            .relationship("DEPENDENTS_OF")
+            .unwrap()
+            .identifying
+    );
+    assert!(crate::lint(&out.student)
+        .iter()
+        .all(|d| d.severity != crate::Severity::Error));
 }
 
 #[test]
@@ -417,7 +478,10 @@ fn misplaced_attribute_moves_to_a_neighbour() {
             panic!()
         };
         let student: ElementPath = f.student.as_ref().unwrap().parse().unwrap();
-        let ElementPath::Attribute { owner: new_owner, .. } = &student else {
+        let ElementPath::Attribute {
+            owner: new_owner, ..
+        } = &student
+        else {
             panic!()
         };
         assert_ne!(owner, new_owner);
@@ -430,7 +494,10 @@ fn misplaced_attribute_moves_to_a_neighbour() {
 fn relationship_structure_operators_each_apply() {
     let d = sample();
     let lexicon = Lexicon::builtin();
-    for (i, op) in operators(Category::RelationshipStructure).iter().enumerate() {
+    for (i, op) in operators(Category::RelationshipStructure)
+        .iter()
+        .enumerate()
+    {
         let mut m = Mutator::new(&d, &lexicon);
         assert!(op(&mut m, &mut Rng::new(2)), "operator #{i}");
         let out = m.finish(&mut Rng::new(2), &Harmless::none());

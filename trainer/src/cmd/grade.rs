@@ -94,7 +94,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let value: Vec<serde_json::Value> = results
             .iter()
             .map(|(file, r)| match r {
-                Ok(findings) => serde_json::json!({"file": file.display().to_string(), "findings": findings}),
+                Ok(findings) => {
+                    serde_json::json!({"file": file.display().to_string(), "findings": findings})
+                }
                 Err(e) => serde_json::json!({"file": file.display().to_string(), "error": e}),
             })
             .collect();
