@@ -30,7 +30,7 @@ pub mod semantics;
 
 pub use compact::compact;
 pub use finding::{Category, Finding, Record};
-pub use lint::{has_errors, lint, Diagnostic, Severity};
+pub use lint::{check_text, has_errors, lint, Diagnostic, Severity};
 pub use model::*;
 pub use parse::{parse, ParseError, ParseErrors};
 pub use path::{resolve, Element, ElementPath};

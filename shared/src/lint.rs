@@ -53,6 +53,25 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(|d| d.severity == Severity::Error)
 }
 
+/// Parses and lints `text` in one go, for instant feedback: syntax errors become `syntax`
+/// diagnostics; a text that parses gets the lint diagnostics.
+pub fn check_text(text: &str) -> Vec<Diagnostic> {
+    match crate::parse(text) {
+        Ok(diagram) => lint(&diagram),
+        Err(errors) => errors
+            .0
+            .into_iter()
+            .map(|e| Diagnostic {
+                severity: Severity::Error,
+                code: "syntax",
+                line: e.line,
+                column: e.column,
+                message: format!("expected {}, found {}", e.expected, e.found),
+            })
+            .collect(),
+    }
+}
+
 /// Runs every check; diagnostics come sorted by place.
 pub fn lint(diagram: &Diagram) -> Vec<Diagnostic> {
     let mut out = Lint {
@@ -406,7 +425,11 @@ impl<'a> Lint<'a> {
         for spec in &self.diagram.specializations {
             for sub in &spec.subclasses {
                 let cyclic = sub.to_lowercase() == spec.superclass.to_lowercase()
-                    || reaches(&parents, &spec.superclass.to_lowercase(), &sub.to_lowercase());
+                    || reaches(
+                        &parents,
+                        &spec.superclass.to_lowercase(),
+                        &sub.to_lowercase(),
+                    );
                 if cyclic && reported.insert(sub.to_lowercase()) {
                     found.push((
                         spec.span,

@@ -201,7 +201,10 @@ fn library() -> Vec<(String, eerd::Diagram)> {
         .filter(|e| e.path().join("reference.puml").exists())
         .map(|e| {
             let text = std::fs::read_to_string(e.path().join("reference.puml")).unwrap();
-            (e.file_name().to_string_lossy().into_owned(), parse(&text).unwrap())
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                parse(&text).unwrap(),
+            )
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -230,7 +233,11 @@ fn harmless_variants_of_every_assignment_pass() {
             let mut rng = Rng::new(seed);
             let variant = mutate(&reference, &lexicon, &mut rng, &[], &strong);
             let found = grader.findings(&reference, &variant.student);
-            assert!(found.is_empty(), "{id} seed {seed}: false alarms {found:?}\n{}", eerd::print(&variant.student));
+            assert!(
+                found.is_empty(),
+                "{id} seed {seed}: false alarms {found:?}\n{}",
+                eerd::print(&variant.student)
+            );
         }
     }
 }
@@ -246,7 +253,13 @@ fn single_mistakes_are_found() {
     for (id, reference) in library() {
         for (k, category) in Category::ALL.into_iter().enumerate() {
             let mut rng = Rng::new(1000 + k as u64);
-            let variant = mutate(&reference, &lexicon, &mut rng, &[category], &Harmless::default());
+            let variant = mutate(
+                &reference,
+                &lexicon,
+                &mut rng,
+                &[category],
+                &Harmless::default(),
+            );
             let predicted = grader.findings(&reference, &variant.student);
             for label in &variant.findings {
                 labels += 1;
@@ -259,5 +272,8 @@ fn single_mistakes_are_found() {
         }
     }
     assert!(labels > 200, "only {labels} mistakes were induced");
-    assert!(found as f64 >= 0.95 * labels as f64, "found {found} of {labels}");
+    assert!(
+        found as f64 >= 0.95 * labels as f64,
+        "found {found} of {labels}"
+    );
 }

@@ -4,6 +4,7 @@
 //! ```text
 //! RUN/checkpoints/step-00000100/
 //!     model.safetensors       weights under their GGUF names
+//!     adapters.safetensors    LoRA adapters (LoRA runs only; the weights file is then the base)
 //!     optimizer.safetensors   AdamW moments (m.NAME, v.NAME)
 //!     state.json              step, model and training config, data-order position
 //!     tokenizer.json          the tokenizer the model was trained with
@@ -13,6 +14,7 @@
 use crate::data::OrderState;
 use crate::fsutil::write_atomic;
 use crate::model::llama::tensor_shapes;
+use crate::model::lora::{adapter_shapes, LoraConfig};
 use crate::model::ModelConfig;
 use crate::optim::AdamW;
 use crate::sft::SftConfig;
@@ -25,6 +27,8 @@ use std::path::{Path, PathBuf};
 
 /// Weights file in a checkpoint directory.
 pub const MODEL_FILE: &str = "model.safetensors";
+/// LoRA adapters file (LoRA runs only; `model.safetensors` then holds the frozen base).
+pub const ADAPTER_FILE: &str = "adapters.safetensors";
 /// Optimizer state file.
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 /// Training state file.
@@ -60,10 +64,12 @@ pub fn step_dir(run_dir: &Path, step: u64) -> PathBuf {
 
 /// Writes a checkpoint atomically and points `latest` at it; keeps the newest `keep`
 /// checkpoints (0 keeps all). Returns the checkpoint directory.
+#[allow(clippy::too_many_arguments)]
 pub fn save(
     run_dir: &Path,
     state: &TrainState,
     varmap: &VarMap,
+    adapters: Option<&VarMap>,
     optimizer: &AdamW,
     tokenizer_json: &str,
     keep: usize,
@@ -78,6 +84,10 @@ pub fn save(
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     candle_core::safetensors::save(&weights(varmap), tmp.join(MODEL_FILE))
         .with_context(|| format!("cannot write {}", tmp.join(MODEL_FILE).display()))?;
+    if let Some(adapters) = adapters {
+        candle_core::safetensors::save(&weights(adapters), tmp.join(ADAPTER_FILE))
+            .with_context(|| format!("cannot write {}", tmp.join(ADAPTER_FILE).display()))?;
+    }
     candle_core::safetensors::save(&optimizer.state_tensors()?, tmp.join(OPTIMIZER_FILE))
         .with_context(|| format!("cannot write {}", tmp.join(OPTIMIZER_FILE).display()))?;
     std::fs::write(tmp.join(STATE_FILE), serde_json::to_string_pretty(state)?)?;
@@ -177,12 +187,50 @@ pub fn read_state(dir: &Path) -> Result<TrainState> {
 
 /// Loads a weights file into a new [`VarMap`], checking every tensor against `config`.
 pub fn load_varmap(path: &Path, config: &ModelConfig, device: &Device) -> Result<VarMap> {
-    let mut tensors = candle_core::safetensors::load(path, device)
+    let tensors = candle_core::safetensors::load(path, device)
         .with_context(|| format!("cannot read weights {}", path.display()))?;
+    varmap_from(tensors, config).with_context(|| format!("{}", path.display()))
+}
+
+/// A new [`VarMap`] holding `tensors` (f32), which must match `config` exactly.
+pub fn varmap_from(mut tensors: HashMap<String, Tensor>, config: &ModelConfig) -> Result<VarMap> {
     let varmap = VarMap::new();
     {
         let mut data = varmap.data().lock().expect("varmap lock");
         for (name, shape) in tensor_shapes(config) {
+            let t = tensors
+                .remove(&name)
+                .with_context(|| format!("missing tensor `{name}`"))?;
+            if t.dims() != shape.as_slice() {
+                bail!(
+                    "tensor `{name}` has shape {:?}, expected {shape:?}",
+                    t.dims()
+                );
+            }
+            let t = t.to_dtype(candle_core::DType::F32)?;
+            data.insert(name, Var::from_tensor(&t)?);
+        }
+    }
+    if let Some(extra) = tensors.keys().next() {
+        bail!("unexpected tensor `{extra}`");
+    }
+    Ok(varmap)
+}
+
+/// Loads a checkpoint's LoRA adapters, checking them against `config` and `lora`.
+pub fn load_adapters(
+    dir: &Path,
+    config: &ModelConfig,
+    lora: &LoraConfig,
+    device: &Device,
+) -> Result<VarMap> {
+    let path = dir.join(ADAPTER_FILE);
+    let mut tensors = candle_core::safetensors::load(&path, device)
+        .with_context(|| format!("cannot read adapters {}", path.display()))?;
+    let varmap = VarMap::new();
+    {
+        let mut data = varmap.data().lock().expect("varmap lock");
+        for (name, shape) in adapter_shapes(config, lora) {
             let t = tensors
                 .remove(&name)
                 .with_context(|| format!("{}: missing tensor `{name}`", path.display()))?;
@@ -193,14 +241,27 @@ pub fn load_varmap(path: &Path, config: &ModelConfig, device: &Device) -> Result
                     t.dims()
                 );
             }
-            let t = t.to_dtype(candle_core::DType::F32)?;
             data.insert(name, Var::from_tensor(&t)?);
         }
     }
-    if let Some(extra) = tensors.keys().next() {
-        bail!("{}: unexpected tensor `{extra}`", path.display());
-    }
     Ok(varmap)
+}
+
+/// A checkpoint's weights with any LoRA adapters merged in.
+pub fn merged_weights(
+    dir: &Path,
+    device: &Device,
+) -> Result<(TrainState, HashMap<String, Tensor>)> {
+    let state = read_state(dir)?;
+    let base = load_varmap(&dir.join(MODEL_FILE), &state.model, device)?;
+    let weights = match &state.train.lora {
+        Some(lora) => {
+            let adapters = load_adapters(dir, &state.model, lora, device)?;
+            crate::model::lora::merge(&weights(&base), &weights(&adapters), lora)?
+        }
+        None => weights(&base),
+    };
+    Ok((state, weights))
 }
 
 /// Loads the optimizer state of a checkpoint into `optimizer`.

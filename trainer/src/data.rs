@@ -162,9 +162,14 @@ pub struct OrderState {
 }
 
 /// A shuffled, epoch-by-epoch order over `n` examples, reproducible from `(seed, state)`.
+///
+/// With [`DataOrder::grouped`], each epoch's shuffled order is cut into windows of 32 batches,
+/// each window sorted by length and cut into batches, and the batches shuffled: batches hold
+/// examples of similar length, so less of each batch is padding.
 pub struct DataOrder {
     seed: u64,
     n: usize,
+    grouping: Option<(Vec<usize>, usize)>,
     perm: Vec<usize>,
     /// Where the order stands.
     pub state: OrderState,
@@ -173,19 +178,49 @@ pub struct DataOrder {
 impl DataOrder {
     /// The order over `n` examples starting at `state`.
     pub fn new(seed: u64, n: usize, state: OrderState) -> Self {
-        let perm = Self::permutation(seed, n, state.epoch);
-        Self {
-            seed,
-            n,
-            perm,
-            state,
-        }
+        Self::build(seed, n, None, state)
     }
 
-    fn permutation(seed: u64, n: usize, epoch: u64) -> Vec<usize> {
-        let mut perm: Vec<usize> = (0..n).collect();
-        Rng::new(seed ^ epoch.wrapping_mul(0x2545_F491_4F6C_DD1D)).shuffle(&mut perm);
-        perm
+    /// A length-grouped order over examples of the given `lengths`, for batches of `batch`.
+    pub fn grouped(seed: u64, lengths: Vec<usize>, batch: usize, state: OrderState) -> Self {
+        let n = lengths.len();
+        Self::build(seed, n, Some((lengths, batch.max(1))), state)
+    }
+
+    fn build(
+        seed: u64,
+        n: usize,
+        grouping: Option<(Vec<usize>, usize)>,
+        state: OrderState,
+    ) -> Self {
+        let mut order = Self {
+            seed,
+            n,
+            grouping,
+            perm: Vec::new(),
+            state,
+        };
+        order.perm = order.permutation(order.state.epoch);
+        order
+    }
+
+    fn permutation(&self, epoch: u64) -> Vec<usize> {
+        let mut rng = Rng::new(self.seed ^ epoch.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut perm: Vec<usize> = (0..self.n).collect();
+        rng.shuffle(&mut perm);
+        let Some((lengths, batch)) = &self.grouping else {
+            return perm;
+        };
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        for window in perm.chunks_mut(batch * 32) {
+            window.sort_by_key(|&i| lengths[i]);
+            batches.extend(window.chunks(*batch).map(|b| b.to_vec()));
+        }
+        // Keep a trailing short batch last: `next` skips an epoch's incomplete tail.
+        let full = batches.iter().filter(|b| b.len() == *batch).count();
+        rng.shuffle(&mut batches[..full]);
+        batches.sort_by_key(|b| b.len() != *batch);
+        batches.concat()
     }
 
     /// The indices of the next `size` examples (fewer only if there are fewer examples); an
@@ -195,7 +230,7 @@ impl DataOrder {
         if self.state.cursor + size > self.n {
             self.state.epoch += 1;
             self.state.cursor = 0;
-            self.perm = Self::permutation(self.seed, self.n, self.state.epoch);
+            self.perm = self.permutation(self.state.epoch);
         }
         let out = self.perm[self.state.cursor..self.state.cursor + size].to_vec();
         self.state.cursor += size;
@@ -262,6 +297,37 @@ mod tests {
         assert_eq!(examples.len(), 1);
         assert!(examples[0].ids.len() <= 7);
         assert!(load_jsonl(&dir.path().join("missing.jsonl"), &tok, &specials, 6).is_err());
+    }
+
+    #[test]
+    fn grouped_order_batches_similar_lengths() {
+        let lengths: Vec<usize> = (0..200).map(|i| (i * 37) % 101).collect();
+        let start = OrderState {
+            epoch: 0,
+            cursor: 0,
+        };
+        let mut order = DataOrder::grouped(3, lengths.clone(), 4, start.clone());
+        let mut seen = Vec::new();
+        let mut spread = 0;
+        for _ in 0..50 {
+            let b = order.next(4);
+            let ls: Vec<usize> = b.iter().map(|&i| lengths[i]).collect();
+            spread += ls.iter().max().unwrap() - ls.iter().min().unwrap();
+            seen.extend(b);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 200);
+        assert!(spread < 50 * 20, "{spread}");
+        let mut again = DataOrder::grouped(3, lengths, 4, start);
+        again.next(4);
+        let mut resumed = DataOrder::grouped(
+            3,
+            (0..200).map(|i| (i * 37) % 101).collect(),
+            4,
+            again.state.clone(),
+        );
+        assert_eq!(resumed.next(4), again.next(4));
     }
 
     #[test]

@@ -275,23 +275,13 @@ pub fn export(
     })
 }
 
-/// Exports a checkpoint (a checkpoint directory or a run directory's latest checkpoint).
+/// Exports a checkpoint (a checkpoint directory or a run directory's latest checkpoint),
+/// merging LoRA adapters into the base weights.
 pub fn export_checkpoint(checkpoint_path: &Path, out: &Path, quant: Quant) -> Result<ExportReport> {
     let dir = checkpoint::resolve(checkpoint_path)?;
-    let state = checkpoint::read_state(&dir)?;
-    let varmap = checkpoint::load_varmap(
-        &dir.join(checkpoint::MODEL_FILE),
-        &state.model,
-        &Device::Cpu,
-    )?;
+    let (state, weights) = checkpoint::merged_weights(&dir, &Device::Cpu)?;
     let tokenizer = crate::tokenizer::load(&dir.join(checkpoint::TOKENIZER_FILE))?;
-    export(
-        &state.model,
-        &checkpoint::weights(&varmap),
-        &tokenizer,
-        out,
-        quant,
-    )
+    export(&state.model, &weights, &tokenizer, out, quant)
 }
 
 #[cfg(test)]

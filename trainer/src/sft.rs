@@ -9,6 +9,7 @@ use crate::checkpoint::{self, TrainState};
 use crate::data::{make_batch, Batch, DataOrder, Example, OrderState};
 use crate::metrics::{write_svg, MetricsLog, Record};
 use crate::model::llama::{count_params, init_varmap};
+use crate::model::lora::{init_adapters, LoraConfig};
 use crate::model::{Llama, ModelConfig};
 use crate::optim::{AdamW, AdamWConfig, Schedule};
 use anyhow::{bail, Context, Result};
@@ -46,6 +47,9 @@ pub struct SftConfig {
     pub keep_checkpoints: usize,
     /// Seed of weight init and data order.
     pub seed: u64,
+    /// Train LoRA adapters on a frozen base instead of all weights.
+    #[serde(default)]
+    pub lora: Option<LoraConfig>,
 }
 
 impl Default for SftConfig {
@@ -63,6 +67,7 @@ impl Default for SftConfig {
             save_every: 200,
             keep_checkpoints: 3,
             seed: 1,
+            lora: None,
         }
     }
 }
@@ -88,8 +93,9 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop (with a checkpoint) once this many steps are done, as if interrupted.
     pub stop_after: Option<u64>,
-    /// Start from these weights instead of a random init (a base model); ignored on resume.
-    pub init_weights: Option<PathBuf>,
+    /// Start from this checkpoint's weights (LoRA adapters merged) instead of a random init;
+    /// ignored on resume.
+    pub init_from: Option<PathBuf>,
 }
 
 /// The outcome of [`run`].
@@ -173,6 +179,7 @@ pub fn run(
         );
     }
     let fingerprint = fingerprint(&data.train);
+    let lengths: Vec<usize> = data.train.iter().map(|e| e.ids.len()).collect();
     let resume_from = if options.resume {
         checkpoint::latest(run_dir)?
     } else {
@@ -187,7 +194,8 @@ pub fn run(
     std::fs::create_dir_all(run_dir)
         .with_context(|| format!("cannot create {}", run_dir.display()))?;
 
-    let (varmap, mut optimizer, mut order, mut step, mut tokens_seen) = match &resume_from {
+    let (varmap, adapters, mut optimizer, mut order, mut step, mut tokens_seen) = match &resume_from
+    {
         Some(dir) => {
             let state = checkpoint::read_state(dir)?;
             if &state.model != model_config {
@@ -201,35 +209,74 @@ pub fn run(
                     "warning: the training data differs from the checkpoint's; the data order will not match the original run"
                 );
             }
+            if state.train.lora != config.lora {
+                bail!("{}: LoRA settings cannot change on resume", dir.display());
+            }
             let varmap =
                 checkpoint::load_varmap(&dir.join(checkpoint::MODEL_FILE), model_config, device)?;
-            let mut optimizer = AdamW::new(&varmap, config.optimizer.clone());
+            let adapters = match &config.lora {
+                Some(lora) => Some(checkpoint::load_adapters(dir, model_config, lora, device)?),
+                None => None,
+            };
+            let mut optimizer = AdamW::new(
+                adapters.as_ref().unwrap_or(&varmap),
+                config.optimizer.clone(),
+            );
             checkpoint::load_optimizer(dir, &mut optimizer, state.step)?;
-            let order = DataOrder::new(config.seed, data.train.len(), state.order.clone());
-            (varmap, optimizer, order, state.step, state.tokens_seen)
+            let order = DataOrder::grouped(
+                config.seed,
+                lengths.clone(),
+                config.batch_size,
+                state.order.clone(),
+            );
+            (
+                varmap,
+                adapters,
+                optimizer,
+                order,
+                state.step,
+                state.tokens_seen,
+            )
         }
         None => {
-            let varmap = match &options.init_weights {
-                Some(path) => checkpoint::load_varmap(path, model_config, device)?,
+            let varmap = match &options.init_from {
+                Some(dir) => {
+                    let (_, weights) = checkpoint::merged_weights(dir, device)?;
+                    checkpoint::varmap_from(weights, model_config)
+                        .with_context(|| format!("initial weights from {}", dir.display()))?
+                }
                 None => init_varmap(model_config, config.seed, device)?,
             };
-            let optimizer = AdamW::new(&varmap, config.optimizer.clone());
-            let order = DataOrder::new(
+            let adapters = match &config.lora {
+                Some(lora) => Some(init_adapters(model_config, lora, config.seed, device)?),
+                None => None,
+            };
+            let optimizer = AdamW::new(
+                adapters.as_ref().unwrap_or(&varmap),
+                config.optimizer.clone(),
+            );
+            let order = DataOrder::grouped(
                 config.seed,
-                data.train.len(),
+                lengths.clone(),
+                config.batch_size,
                 OrderState {
                     epoch: 0,
                     cursor: 0,
                 },
             );
-            (varmap, optimizer, order, 0, 0)
+            (varmap, adapters, optimizer, order, 0, 0)
         }
     };
     crate::fsutil::write_atomic(
         &run_dir.join(checkpoint::TOKENIZER_FILE),
         data.tokenizer_json.as_bytes(),
     )?;
-    let model = Llama::new(model_config.clone(), &varmap, device)?;
+    let model = match (&adapters, &config.lora) {
+        (Some(adapters), Some(lora)) => {
+            Llama::with_lora(model_config.clone(), &varmap, adapters, lora, device)?
+        }
+        _ => Llama::new(model_config.clone(), &varmap, device)?,
+    };
     let mut metrics = MetricsLog::open(run_dir, resume_from.as_ref().map(|_| step))?;
     let schedule = Schedule {
         lr: config.lr,
@@ -258,7 +305,9 @@ pub fn run(
     if step == 0 {
         bar.println(format!(
             "training {} parameters on {} examples ({} held out)",
-            count_params(&varmap),
+            adapters
+                .as_ref()
+                .map_or_else(|| count_params(&varmap), count_params),
             data.train.len(),
             data.eval.len()
         ));
@@ -287,6 +336,7 @@ pub fn run(
             run_dir,
             &state,
             varmap,
+            adapters.as_ref(),
             optimizer,
             &data.tokenizer_json,
             config.keep_checkpoints,

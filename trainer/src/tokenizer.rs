@@ -12,6 +12,10 @@
 //! An SFT example is laid out as `<|bos|> prompt <|prompt_end|> completion <|eos|>`, and the loss
 //! covers only the tokens after `<|prompt_end|>` (the completion and `<|eos|>`).
 //!
+//! Special-token text inside a prompt (a student writing `<|eos|>`) is encoded as the special
+//! token, as `tokenizers` does for every added token; callers that must rule this out should
+//! strip `<|` … `|>` sequences from untrusted text first.
+//!
 //! The pre-tokenizer is GPT-2's byte-level split without a prefix space, so every byte string
 //! round-trips and llama.cpp can run the same tokenizer from GGUF metadata (`gpt2` model).
 

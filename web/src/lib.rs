@@ -6,28 +6,20 @@ use wasm_bindgen::prelude::*;
 /// Parses and lints `text`; returns a JSON array of `{severity, code, line, column, message}`.
 #[wasm_bindgen]
 pub fn check(text: &str) -> String {
-    serde_json::to_string(&eerd_check_json(text)).unwrap_or_else(|_| "[]".to_string())
+    serde_json::to_string(&eerd::check_text(text)).unwrap_or_else(|_| "[]".to_string())
 }
 
-/// The diagnostics of `text` as JSON values (parse errors first become `syntax` errors).
-pub fn eerd_check_json(text: &str) -> Vec<serde_json::Value> {
-    match eerd::parse(text) {
-        Ok(diagram) => eerd::lint(&diagram)
-            .into_iter()
-            .filter_map(|d| serde_json::to_value(d).ok())
-            .collect(),
-        Err(errors) => errors
-            .0
-            .into_iter()
-            .map(|e| {
-                serde_json::json!({
-                    "severity": "error",
-                    "code": "syntax",
-                    "line": e.line,
-                    "column": e.column,
-                    "message": format!("expected {}, found {}", e.expected, e.found),
-                })
-            })
-            .collect(),
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn check_reports_syntax_and_lint_as_json() {
+        let syntax: serde_json::Value =
+            serde_json::from_str(&super::check("@startchen\nentity {\n@endchen\n")).unwrap();
+        assert_eq!(syntax[0]["code"], "syntax");
+        assert_eq!(syntax[0]["line"], 2);
+        let lint: serde_json::Value =
+            serde_json::from_str(&super::check("@startchen\nR -1- A\n@endchen\n")).unwrap();
+        assert_eq!(lint[0]["code"], "undeclared-name");
+        assert_eq!(super::check("@startchen\n@endchen\n"), "[]");
     }
 }

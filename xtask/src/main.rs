@@ -118,11 +118,11 @@ fn wasm_check(root: &Path, cargo: &str) -> Result<()> {
     let wasm = ["--target", "wasm32-unknown-unknown"];
     run(Command::new(cargo)
         .current_dir(root)
-        .args(["build", "-p", "eerd", "-p", "eerd-web"])
+        .args(["check", "-p", "eerd", "-p", "eerd-web"])
         .args(wasm))?;
     run(Command::new(cargo)
         .current_dir(root)
-        .args(["build", "-p", "eerd", "--features", "runtime"])
+        .args(["check", "-p", "eerd", "--features", "runtime"])
         .args(wasm))
 }
 

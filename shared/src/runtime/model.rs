@@ -17,8 +17,10 @@ pub struct Model {
     vocab_size: usize,
 }
 
+/// A GGUF error's message (candle appends a backtrace when `RUST_BACKTRACE` is set: dropped).
 fn gguf_err(e: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Gguf(e.to_string())
+    let text = e.to_string();
+    RuntimeError::Gguf(text.lines().next().unwrap_or_default().to_string())
 }
 
 impl Model {

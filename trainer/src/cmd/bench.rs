@@ -5,6 +5,7 @@ use anyhow::Result;
 use candle_core::{Device, Tensor};
 use clap::Subcommand;
 use eerd_trainer::model::llama::{count_params, init_varmap};
+use eerd_trainer::model::lora::{init_adapters, LoraConfig};
 use eerd_trainer::model::{Llama, ModelConfig};
 use eerd_trainer::optim::{AdamW, AdamWConfig};
 use eerd_trainer::rng::Rng;
@@ -47,6 +48,9 @@ struct TrainArgs {
     /// CPU threads (default: `CANDLE_NUM_THREADS`, else 1).
     #[arg(long)]
     threads: Option<usize>,
+    /// Train rank-R LoRA adapters on frozen weights instead of all weights.
+    #[arg(long)]
+    lora_rank: Option<usize>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -65,8 +69,19 @@ fn bench_train(a: TrainArgs) -> Result<ExitCode> {
     let mut config = ModelConfig::preset(&a.preset, a.vocab)?;
     config.max_seq_len = config.max_seq_len.max(a.seq_len);
     let varmap = init_varmap(&config, 1, &device)?;
-    let model = Llama::new(config.clone(), &varmap, &device)?;
-    let mut opt = AdamW::new(&varmap, AdamWConfig::default());
+    let lora = a.lora_rank.filter(|&r| r > 0).map(|rank| LoraConfig {
+        rank,
+        alpha: 2.0 * rank as f64,
+    });
+    let adapters = match &lora {
+        Some(l) => Some(init_adapters(&config, l, 1, &device)?),
+        None => None,
+    };
+    let model = match (&adapters, &lora) {
+        (Some(ad), Some(l)) => Llama::with_lora(config.clone(), &varmap, ad, l, &device)?,
+        _ => Llama::new(config.clone(), &varmap, &device)?,
+    };
+    let mut opt = AdamW::new(adapters.as_ref().unwrap_or(&varmap), AdamWConfig::default());
     let mut rng = Rng::new(7);
     let n = a.batch_size * a.seq_len;
     let mut step = || -> Result<()> {
@@ -100,6 +115,7 @@ fn bench_train(a: TrainArgs) -> Result<ExitCode> {
                 "batch_size": a.batch_size,
                 "seq_len": a.seq_len,
                 "threads": threads,
+                "lora_rank": a.lora_rank,
                 "steps": a.steps,
                 "seconds": secs,
                 "tokens_per_s": tps,
@@ -107,8 +123,9 @@ fn bench_train(a: TrainArgs) -> Result<ExitCode> {
         );
     } else {
         println!(
-            "candle: preset {} ({} params), batch {}×{}, {threads} thread(s): {:.0} tok/s ({:.3} s/step)",
+            "candle: preset {}{} ({} params), batch {}×{}, {threads} thread(s): {:.0} tok/s ({:.3} s/step)",
             a.preset,
+            a.lora_rank.map_or(String::new(), |r| format!(" LoRA r={r}")),
             count_params(&varmap),
             a.batch_size,
             a.seq_len,

@@ -2,7 +2,7 @@
 
 use super::input::read_text;
 use anyhow::Result;
-use eerd::{lint, Diagnostic, Severity};
+use eerd::{check_text, Diagnostic, Severity};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,31 +28,13 @@ struct FileReport {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// Diagnostics of one file's text: syntax errors (as `syntax` diagnostics) or lint findings.
-pub fn diagnose(text: &str) -> Vec<Diagnostic> {
-    match eerd::parse(text) {
-        Ok(diagram) => lint(&diagram),
-        Err(errors) => errors
-            .0
-            .into_iter()
-            .map(|e| Diagnostic {
-                severity: Severity::Error,
-                code: "syntax",
-                line: e.line,
-                column: e.column,
-                message: format!("expected {}, found {}", e.expected, e.found),
-            })
-            .collect(),
-    }
-}
-
 /// Runs `eerd check`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut reports = Vec::new();
     for file in &args.files {
         let name = file.display().to_string();
         let diagnostics = match read_text(file) {
-            Ok(text) => diagnose(&text),
+            Ok(text) => check_text(&text),
             Err(error) => vec![Diagnostic {
                 severity: Severity::Error,
                 code: "io",

@@ -1,6 +1,5 @@
 //! `eerd fmt FILE`: print a diagram in canonical form.
 
-use super::check::diagnose;
 use super::input::read_text;
 use anyhow::Result;
 use eerd::{print_with, PrintOptions};
@@ -26,7 +25,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let diagram = match eerd::parse(&text) {
         Ok(diagram) => diagram,
         Err(_) => {
-            for d in diagnose(&text) {
+            for d in eerd::check_text(&text) {
                 eprintln!(
                     "{}:{}:{}: error[{}]: {}",
                     args.file.display(),

@@ -64,7 +64,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .tokenizer
                 .to_string(false)
                 .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
-            let dir = checkpoint::save(&a.out, &state, &varmap, &optimizer, &json, 0)?;
+            let dir = checkpoint::save(&a.out, &state, &varmap, None, &optimizer, &json, 0)?;
             eprintln!(
                 "imported {} parameters ({} layers, dim {}, vocab {}) into {}",
                 eerd_trainer::model::llama::count_params(&varmap),

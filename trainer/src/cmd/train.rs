@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use eerd_trainer::checkpoint;
 use eerd_trainer::data::{load_jsonl, Example, LoadStats};
+use eerd_trainer::model::lora::LoraConfig;
 use eerd_trainer::model::ModelConfig;
 use eerd_trainer::rng::Rng;
 use eerd_trainer::sft::{self, RunOptions, SftConfig, TrainData};
@@ -94,6 +95,13 @@ struct SftArgs {
     /// Seed of init and data order [default: 1].
     #[arg(long)]
     seed: Option<u64>,
+    /// Train rank-R LoRA adapters on the frozen (e.g. `--init`) weights instead of all
+    /// weights; export merges them. Fixed for the run (not changeable on resume).
+    #[arg(long)]
+    lora_rank: Option<usize>,
+    /// LoRA scale numerator (the update is scaled by alpha / rank) [default: 2 × rank].
+    #[arg(long, requires = "lora_rank")]
+    lora_alpha: Option<f64>,
     /// Stop after this many steps (saving a checkpoint), to continue later with --resume.
     #[arg(long)]
     stop_after: Option<u64>,
@@ -135,6 +143,12 @@ fn apply_overrides(mut c: SftConfig, a: &SftArgs) -> (SftConfig, bool) {
     );
     if let Some(wd) = a.weight_decay {
         c.optimizer.weight_decay = wd;
+    }
+    if let Some(rank) = a.lora_rank {
+        c.lora = (rank > 0).then(|| LoraConfig {
+            rank,
+            alpha: a.lora_alpha.unwrap_or(2.0 * rank as f64),
+        });
     }
     let changed = c != before;
     (c, changed)
@@ -250,8 +264,8 @@ fn run_sft(a: SftArgs) -> Result<ExitCode> {
         progress: !a.quiet,
         resume: a.resume,
         stop_after: a.stop_after,
-        init_weights: match &a.init {
-            Some(p) => Some(checkpoint::resolve(p)?.join(checkpoint::MODEL_FILE)),
+        init_from: match &a.init {
+            Some(p) => Some(checkpoint::resolve(p)?),
             None => None,
         },
     };

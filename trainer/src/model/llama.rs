@@ -7,23 +7,43 @@
 //! permutation.
 
 use super::config::ModelConfig;
-use super::ops::{causal_softmax, rms_norm, weighted_cross_entropy, RopeTables};
+use super::lora::{adapter_shapes, LoraConfig};
+use super::ops::{causal_softmax, frozen_matmul, rms_norm, weighted_cross_entropy, RopeTables};
 use crate::rng::Rng;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 
+/// A weight matrix `(out, in)`, optionally with a LoRA update `scale · B·A`.
+struct Linear {
+    w: Tensor,
+    lora: Option<(Tensor, Tensor, f64)>,
+}
+
+impl Linear {
+    /// `x (n, in)` → `(n, out)`.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(match &self.lora {
+            None => x.matmul(&self.w.t()?)?,
+            Some((a, b, scale)) => {
+                let y = frozen_matmul(x, &self.w)?;
+                (y + (x.matmul(&a.t()?)?.matmul(&b.t()?)? * *scale)?)?
+            }
+        })
+    }
+}
+
 /// One transformer block's weights.
 struct Block {
     attn_norm: Tensor,
-    wq: Tensor,
-    wk: Tensor,
-    wv: Tensor,
-    wo: Tensor,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
+    wo: Linear,
     ffn_norm: Tensor,
-    w_gate: Tensor,
-    w_up: Tensor,
-    w_down: Tensor,
+    w_gate: Linear,
+    w_up: Linear,
+    w_down: Linear,
 }
 
 /// The model: weights (shared with a [`VarMap`]) and RoPE tables.
@@ -35,6 +55,7 @@ pub struct Llama {
     norm: Tensor,
     output: Option<Tensor>,
     rope: RopeTables,
+    frozen: bool,
 }
 
 /// Every tensor name and shape of a model with `config`, in a fixed order.
@@ -99,7 +120,48 @@ impl Llama {
     /// [`tensor_shapes`] with the right shape). The model shares the variables' storage, so
     /// optimizer updates to the `VarMap` are seen by the model.
     pub fn new(config: ModelConfig, varmap: &VarMap, device: &Device) -> Result<Self> {
+        Self::build(config, varmap, None, device)
+    }
+
+    /// A model with frozen base weights from `base` (detached: no gradients) and trainable
+    /// LoRA adapters from `adapters` (see [`super::lora`]).
+    pub fn with_lora(
+        config: ModelConfig,
+        base: &VarMap,
+        adapters: &VarMap,
+        lora: &LoraConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        Self::build(config, base, Some((adapters, lora)), device)
+    }
+
+    fn build(
+        config: ModelConfig,
+        varmap: &VarMap,
+        lora: Option<(&VarMap, &LoraConfig)>,
+        device: &Device,
+    ) -> Result<Self> {
         config.validate()?;
+        let adapters = match lora {
+            Some((adapters, cfg)) => {
+                let data = adapters.data().lock().expect("varmap lock");
+                let mut out = std::collections::HashMap::new();
+                for (name, shape) in adapter_shapes(&config, cfg) {
+                    let var = data
+                        .get(&name)
+                        .with_context(|| format!("missing adapter `{name}`"))?;
+                    if var.dims() != shape.as_slice() {
+                        bail!(
+                            "adapter `{name}` has shape {:?}, expected {shape:?}",
+                            var.dims()
+                        );
+                    }
+                    out.insert(name, var.as_tensor().clone());
+                }
+                Some((out, cfg.scale()))
+            }
+            None => None,
+        };
         let data = varmap.data().lock().expect("varmap lock");
         for (name, shape) in tensor_shapes(&config) {
             let var = data
@@ -112,20 +174,40 @@ impl Llama {
                 );
             }
         }
-        let get = |name: &str| data[name].as_tensor().clone();
+        let get = |name: &str| {
+            let t = data[name].as_tensor().clone();
+            if adapters.is_some() {
+                t.detach()
+            } else {
+                t
+            }
+        };
+        let linear = |name: String| -> Linear {
+            let w = get(&name);
+            let lora = adapters.as_ref().map(|(ad, scale)| {
+                let stem = name.trim_end_matches(".weight");
+                (
+                    ad[&format!("{stem}.lora_a")].clone(),
+                    ad[&format!("{stem}.lora_b")].clone(),
+                    *scale,
+                )
+            });
+            Linear { w, lora }
+        };
         let blocks = (0..config.n_layers)
             .map(|i| {
                 let g = |n: &str| get(&format!("blk.{i}.{n}.weight"));
+                let l = |n: &str| linear(format!("blk.{i}.{n}.weight"));
                 Block {
                     attn_norm: g("attn_norm"),
-                    wq: g("attn_q"),
-                    wk: g("attn_k"),
-                    wv: g("attn_v"),
-                    wo: g("attn_output"),
+                    wq: l("attn_q"),
+                    wk: l("attn_k"),
+                    wv: l("attn_v"),
+                    wo: l("attn_output"),
                     ffn_norm: g("ffn_norm"),
-                    w_gate: g("ffn_gate"),
-                    w_up: g("ffn_up"),
-                    w_down: g("ffn_down"),
+                    w_gate: l("ffn_gate"),
+                    w_up: l("ffn_up"),
+                    w_down: l("ffn_down"),
                 }
             })
             .collect();
@@ -141,6 +223,7 @@ impl Llama {
             output: (!config.tie_embeddings).then(|| get("output.weight")),
             blocks,
             rope,
+            frozen: adapters.is_some(),
             config,
         })
     }
@@ -166,7 +249,11 @@ impl Llama {
 
     fn project(&self, h: &Tensor) -> Result<Tensor> {
         let w = self.output.as_ref().unwrap_or(&self.embed);
-        Ok(h.matmul(&w.t()?)?)
+        if self.frozen {
+            Ok(frozen_matmul(h, w)?)
+        } else {
+            Ok(h.matmul(&w.t()?)?)
+        }
     }
 
     /// The final-normed hidden states `(batch, seq, dim)`.
@@ -194,8 +281,8 @@ impl Llama {
         let (b, t, d) = x.dims3()?;
         let hd = c.head_dim();
         let h = rms_norm(x, &w.attn_norm, c.norm_eps)?.reshape((b * t, d))?;
-        let heads = |m: &Tensor, n: usize| -> Result<Tensor> {
-            Ok(h.matmul(&m.t()?)?
+        let heads = |m: &Linear, n: usize| -> Result<Tensor> {
+            Ok(m.forward(&h)?
                 .reshape((b, t, n, hd))?
                 .transpose(1, 2)?
                 .contiguous()?)
@@ -219,14 +306,13 @@ impl Llama {
         let y = probs
             .matmul(&v)?
             .transpose(1, 2)?
-            .reshape((b * t, c.n_heads * hd))?
-            .matmul(&w.wo.t()?)?
-            .reshape((b, t, d))?;
+            .reshape((b * t, c.n_heads * hd))?;
+        let y = w.wo.forward(&y)?.reshape((b, t, d))?;
         let x = (x + y)?;
         let h = rms_norm(&x, &w.ffn_norm, c.norm_eps)?.reshape((b * t, d))?;
-        let gate = h.matmul(&w.w_gate.t()?)?.silu()?;
-        let up = h.matmul(&w.w_up.t()?)?;
-        let y = (gate * up)?.matmul(&w.w_down.t()?)?.reshape((b, t, d))?;
+        let gate = w.w_gate.forward(&h)?.silu()?;
+        let up = w.w_up.forward(&h)?;
+        let y = w.w_down.forward(&(gate * up)?)?.reshape((b, t, d))?;
         Ok((x + y)?)
     }
 }
@@ -293,6 +379,49 @@ mod tests {
                     .unwrap();
                 assert!(norm > 0.0 && norm.is_finite(), "zero gradient for {name}");
             }
+        }
+    }
+
+    #[test]
+    fn lora_trains_only_adapters() {
+        use crate::model::lora::{init_adapters, LoraConfig};
+        let device = Device::Cpu;
+        let config = tiny(false);
+        let base = init_varmap(&config, 1, &device).unwrap();
+        let lora = LoraConfig {
+            rank: 4,
+            alpha: 8.0,
+        };
+        let adapters = init_adapters(&config, &lora, 1, &device).unwrap();
+        // Make B non-zero so that A gets a gradient too.
+        for (name, var) in adapters.data().lock().unwrap().iter() {
+            if name.ends_with("lora_b") {
+                var.set(&(var.as_tensor().ones_like().unwrap() * 0.01).unwrap())
+                    .unwrap();
+            }
+        }
+        let model = Llama::with_lora(config, &base, &adapters, &lora, &device).unwrap();
+        let (ids, targets, weights) = batch(&device);
+        let grads = model
+            .loss_sum(&ids, &targets, &weights)
+            .unwrap()
+            .backward()
+            .unwrap();
+        for (name, var) in adapters.data().lock().unwrap().iter() {
+            let g = grads
+                .get(var.as_tensor())
+                .unwrap_or_else(|| panic!("{name}"));
+            let norm = g
+                .abs()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(norm > 0.0, "zero gradient for {name}");
+        }
+        for (name, var) in base.data().lock().unwrap().iter() {
+            assert!(grads.get(var.as_tensor()).is_none(), "{name} is not frozen");
         }
     }
 

@@ -2,10 +2,12 @@
 //!
 //! - [`config`]: hyper-parameters and size presets;
 //! - [`ops`]: fused CPU ops with backward passes (RoPE, RMSNorm, causal softmax, cross-entropy);
-//! - [`llama`]: the model: weights in a candle `VarMap`, named as in GGUF files.
+//! - [`llama`]: the model: weights in a candle `VarMap`, named as in GGUF files;
+//! - [`lora`]: low-rank adapters on a frozen base, merged at export.
 
 pub mod config;
 pub mod llama;
+pub mod lora;
 pub mod ops;
 
 pub use config::{ModelConfig, PRESETS};

@@ -143,6 +143,53 @@ impl CustomOp1 for Rope {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Frozen matmul
+
+/// `x (n, in) · wᵀ` for a frozen `w (out, in)`: the backward pass computes only the gradient of
+/// `x`, not the (unused) one of `w` that candle's matmul backward always computes.
+pub fn frozen_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    let y = x.detach().matmul(&w.detach().t()?)?;
+    if x.device().is_cpu() && x.dtype() == DType::F32 {
+        x.apply_op2(&y, FrozenMatmul { w: w.detach() })
+    } else {
+        x.matmul(&w.detach().t()?)
+    }
+}
+
+/// Passes `y` (the product computed without tracking) through, with `x`'s gradient as
+/// backward.
+struct FrozenMatmul {
+    w: Tensor,
+}
+
+impl CustomOp2 for FrozenMatmul {
+    fn name(&self) -> &'static str {
+        "frozen-matmul"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _s1: &CpuStorage,
+        _l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let y = f32s(s2, l2, self.name())?;
+        Ok((CpuStorage::F32(y.to_vec()), l2.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        _y: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((Some(grad.matmul(&self.w)?), None))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // RMSNorm
 
 /// `x / sqrt(mean(x²) + eps) * weight` over the last dimension, differentiable in both inputs.
@@ -547,6 +594,12 @@ mod tests {
             "gradient differs: {}",
             max_diff(ga, gb)
         );
+    }
+
+    #[test]
+    fn frozen_matmul_matches_matmul() {
+        let w = randn(&[3, 4], 9);
+        check(|x| frozen_matmul(x, &w), |x| x.matmul(&w.t()?), &[5, 4]);
     }
 
     #[test]
