@@ -107,11 +107,10 @@ struct Parser {
 }
 
 /// A cursor over one line's characters.
-struct Line<'a> {
+struct Line {
     chars: Vec<char>,
     pos: usize,
     line: usize,
-    _text: &'a str,
 }
 
 type LineResult<T> = Result<T, ParseError>;
@@ -128,13 +127,12 @@ fn describe(c: Option<char>) -> String {
     }
 }
 
-impl<'a> Line<'a> {
-    fn new(text: &'a str, line: usize) -> Self {
+impl Line {
+    fn new(text: &str, line: usize) -> Self {
         Line {
             chars: text.chars().collect(),
             pos: 0,
             line,
-            _text: text,
         }
     }
 

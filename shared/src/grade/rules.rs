@@ -346,12 +346,12 @@ impl<'a> Run<'a> {
     }
 
     fn compare_sides(&mut self, relationship: &str, pairs: &[(&'a Link, &'a Link)]) {
-        let ours = constraints_by_link(self.reference, relationship);
+        let ours = side_constraints(self.reference, relationship);
         let student_relationship = pairs
             .first()
             .map(|(_, t)| t.relationship.clone())
             .unwrap_or_default();
-        let theirs = constraints_by_link(self.student, &student_relationship);
+        let theirs = side_constraints(self.student, &student_relationship);
         let binary = pairs.len() == 2;
         for (k, (our_link, their_link)) in pairs.iter().enumerate() {
             let (Some(our), Some(their)) = (find(&ours, our_link), find(&theirs, their_link))
@@ -376,7 +376,7 @@ impl<'a> Run<'a> {
                     Category::WrongCardinality,
                     path.clone(),
                     Some(format!("{}/{}", their_link.relationship, their_link.entity)),
-                    cardinality_explanation(our_link, our, &side_name),
+                    cardinality_explanation(our_link, &side_name),
                 );
             }
             let identifying = self
@@ -748,13 +748,6 @@ impl<'a> Run<'a> {
     }
 }
 
-fn constraints_by_link<'d>(
-    diagram: &'d Diagram,
-    relationship: &str,
-) -> Vec<(&'d Link, SideConstraint)> {
-    side_constraints(diagram, relationship)
-}
-
 fn find(list: &[(&Link, SideConstraint)], link: &Link) -> Option<SideConstraint> {
     list.iter()
         .find(|(l, _)| std::ptr::eq(*l, link))
@@ -783,7 +776,7 @@ fn structure_explanation(relationship: &str, ours: &[&Link]) -> String {
     )
 }
 
-fn cardinality_explanation(link: &Link, ours: SideConstraint, side: &str) -> String {
+fn cardinality_explanation(link: &Link, side: &str) -> String {
     match link.cardinality {
         Some(Cardinality::MinMax { min, max }) => {
             let max = max.map_or("N".to_string(), |m| m.to_string());
@@ -793,11 +786,6 @@ fn cardinality_explanation(link: &Link, ours: SideConstraint, side: &str) -> Str
             )
         }
         _ => {
-            let label = match ours.is_many() {
-                Some(false) => "1",
-                _ => "N",
-            };
-            let _ = label;
             let ratio = match link.cardinality {
                 Some(Cardinality::One) => "1",
                 Some(Cardinality::Many(crate::model::ManyLabel::M)) => "M",
