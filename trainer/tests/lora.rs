@@ -3,7 +3,7 @@
 
 mod common;
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use eerd::runtime::Model;
 use eerd_trainer::checkpoint;
 use eerd_trainer::export::{export_checkpoint, Quant};
@@ -21,9 +21,7 @@ fn load(dir: &std::path::Path, file: &str) -> HashMap<String, Vec<f32>> {
         .collect()
 }
 
-fn argmax(v: &[f32]) -> usize {
-    (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b })
-}
+use common::{argmax, trainer_logits};
 
 #[test]
 fn lora_on_frozen_base() {
@@ -89,17 +87,7 @@ fn lora_on_frozen_base() {
     .unwrap();
     let (mut same, mut total) = (0, 0);
     for e in common::examples(&tok, 48).iter().step_by(6) {
-        let t = Tensor::new(e.ids.as_slice(), &dev)
-            .unwrap()
-            .unsqueeze(0)
-            .unwrap();
-        let want: Vec<Vec<f32>> = model
-            .forward(&t)
-            .unwrap()
-            .squeeze(0)
-            .unwrap()
-            .to_vec2()
-            .unwrap();
+        let want = trainer_logits(&model, &e.ids, &dev);
         for (got, want) in rt.logits(&e.ids).unwrap().iter().zip(&want) {
             same += (argmax(got) == argmax(want)) as usize;
             total += 1;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use eerd::runtime::{GenerateOptions, Model, StopReason};
 use eerd_trainer::checkpoint;
 use eerd_trainer::export::{export_checkpoint, Quant};
@@ -11,15 +11,7 @@ use eerd_trainer::model::Llama;
 use eerd_trainer::sft::{run, RunOptions};
 use std::ops::ControlFlow;
 
-fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
-}
+use common::{argmax, trainer_logits};
 
 #[test]
 fn exported_models_agree_with_trainer() {
@@ -53,17 +45,7 @@ fn exported_models_agree_with_trainer() {
     let reference: Vec<Vec<usize>> = prompts
         .iter()
         .map(|ids| {
-            let t = Tensor::new(ids.as_slice(), &dev)
-                .unwrap()
-                .unsqueeze(0)
-                .unwrap();
-            let logits: Vec<Vec<f32>> = model
-                .forward(&t)
-                .unwrap()
-                .squeeze(0)
-                .unwrap()
-                .to_vec2()
-                .unwrap();
+            let logits = trainer_logits(&model, ids, &dev);
             logits.iter().map(|l| argmax(l)).collect()
         })
         .collect();

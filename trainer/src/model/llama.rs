@@ -367,19 +367,27 @@ mod tests {
             let grads = loss.backward().unwrap();
             let data = varmap.data().lock().unwrap();
             for (name, var) in data.iter() {
-                let g = grads
-                    .get(var.as_tensor())
-                    .unwrap_or_else(|| panic!("no gradient for {name}"));
-                let norm = g
-                    .abs()
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
+                let norm = gradient_norm(&grads, var, name);
                 assert!(norm > 0.0 && norm.is_finite(), "zero gradient for {name}");
             }
         }
+    }
+
+    /// The L1 norm of `var`'s gradient; panics when it has none.
+    fn gradient_norm(
+        grads: &candle_core::backprop::GradStore,
+        var: &candle_core::Var,
+        name: &str,
+    ) -> f32 {
+        grads
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("no gradient for {name}"))
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
     }
 
     #[test]
@@ -408,16 +416,7 @@ mod tests {
             .backward()
             .unwrap();
         for (name, var) in adapters.data().lock().unwrap().iter() {
-            let g = grads
-                .get(var.as_tensor())
-                .unwrap_or_else(|| panic!("{name}"));
-            let norm = g
-                .abs()
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
+            let norm = gradient_norm(&grads, var, name);
             assert!(norm > 0.0, "zero gradient for {name}");
         }
         for (name, var) in base.data().lock().unwrap().iter() {

@@ -75,3 +75,27 @@ pub fn sft_config(steps: u64) -> SftConfig {
         ..SftConfig::default()
     }
 }
+
+/// Index of the largest value (the first one on ties).
+pub fn argmax(v: &[f32]) -> usize {
+    (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b })
+}
+
+/// The trainer's f32 logits at every position of `ids`.
+pub fn trainer_logits(
+    model: &eerd_trainer::model::Llama,
+    ids: &[u32],
+    dev: &candle_core::Device,
+) -> Vec<Vec<f32>> {
+    let t = candle_core::Tensor::new(ids, dev)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    model
+        .forward(&t)
+        .unwrap()
+        .squeeze(0)
+        .unwrap()
+        .to_vec2()
+        .unwrap()
+}
