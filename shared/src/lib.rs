@@ -8,10 +8,14 @@
 //! - [`compact()`]: the few-token form of a diagram for a model's prompt;
 //! - [`finding`]: mistake categories, findings and the data-set record;
 //! - [`semantics`]: one meaning for ratio and `(min,max)` labels;
-//! - [`grade`]: the `Grader` interface and the rules baseline; [`score`]: precision, recall, F1.
+//! - [`grade`]: the `Grader` interface and the rules baseline; [`score`]: precision, recall, F1;
+//! - [`trace`]: the model's prompt and its step-wise completion (render, parse, gold trace);
+//! - [`audit`]: auditing a drafted trace against the truth, refining it, and the inference-time
+//!   check of a model's findings.
 //!
 //! This crate has no ML dependencies and builds for `wasm32-unknown-unknown`.
 
+pub mod audit;
 pub mod compact;
 pub mod finding;
 pub mod grade;
@@ -27,6 +31,7 @@ pub mod rng;
 pub mod runtime;
 pub mod score;
 pub mod semantics;
+pub mod trace;
 
 pub use compact::compact;
 pub use finding::{Category, Finding, Record};

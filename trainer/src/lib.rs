@@ -6,20 +6,26 @@
 //! - [`dataset`]: the labelled data set of student variants (`eerd dataset`);
 //! - [`data`]: SFT records, examples, batches and the resumable data order;
 //! - [`optim`]: in-place AdamW, clipping and the learning-rate schedule;
+//! - [`r2ta`]: the R2tA pipeline (traces, drafts, audit and refinement, evaluation);
 //! - [`sft`]: the training loop; [`checkpoint`]: its saved state; [`metrics`]: its log;
+//! - [`dpo`]: preference optimization (DPO / IPO / hinge) of an SFT model;
 //! - [`export`]: GGUF export; [`hf`]: Hugging Face base models;
+//! - [`endpoint`]: the client of OpenAI-compatible completion servers (drafts from a URL);
 //! - [`threads`]: CPU thread settings; [`rng`]: deterministic random numbers;
 //! - [`fsutil`]: atomic file writes.
 
 pub mod checkpoint;
 pub mod data;
 pub mod dataset;
+pub mod dpo;
+pub mod endpoint;
 pub mod export;
 pub mod fsutil;
 pub mod hf;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod r2ta;
 pub mod rng;
 pub mod sft;
 pub mod threads;

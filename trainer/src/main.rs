@@ -40,6 +40,14 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Import a base model (`eerd import hf DIR --out RUN`).
     Import(cmd::import::Args),
+    /// Write the true (or flawed) grading trace of every record as SFT data.
+    Traces(cmd::traces::Args),
+    /// R2tA stage 1: draft traces with a base model (local GGUF or OpenAI-compatible endpoint).
+    Draft(cmd::draft::Args),
+    /// R2tA stage 2: audit drafts step by step, refine them, make preference pairs.
+    Refine(cmd::refine::Args),
+    /// Run the whole R2tA pipeline (data → base → drafts → refine → SFT → samples → DPO → eval).
+    Pipeline(cmd::pipeline::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +64,10 @@ fn main() -> ExitCode {
         Command::Tokenizer(args) => cmd::tokenizer::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Import(args) => cmd::import::run(args),
+        Command::Traces(args) => cmd::traces::run(args),
+        Command::Draft(args) => cmd::draft::run(args),
+        Command::Refine(args) => cmd::refine::run(args),
+        Command::Pipeline(args) => cmd::pipeline::run(args),
     };
     match result {
         Ok(code) => code,

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 /// AdamW hyper-parameters (the learning rate comes from [`Schedule`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AdamWConfig {
     /// First-moment decay.
     pub beta1: f64,

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 /// Training hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SftConfig {
     /// Total optimizer steps.
     pub steps: u64,

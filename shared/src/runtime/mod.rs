@@ -4,6 +4,8 @@
 //! - [`Model`]: loading, prompt encoding, per-position logits, generation;
 //! - [`GenerateOptions`] / [`Sampling`]: greedy or temperature + top-p sampling with a seed,
 //!   stop sequences, a token limit;
+//! - [`ModelGrader`]: grading with a model trained on [traces](crate::trace), with the
+//!   optional inference-time audit;
 //! - [`TokenEvent`]: what the per-token callback sees; it returns
 //!   [`ControlFlow::Break`](std::ops::ControlFlow) to cancel.
 //!
@@ -24,10 +26,12 @@
 //! ```
 
 mod generate;
+mod grader;
 mod model;
 mod sampling;
 
 pub use generate::{GenerateOptions, Generation, StopReason, TokenEvent};
+pub use grader::{Graded, ModelGrader};
 pub use model::Model;
 pub use sampling::{Sampler, Sampling};
 

@@ -1,15 +1,40 @@
-//! Choosing a grader from the command line (`--grader rules`, later `--grader model:PATH`).
+//! Choosing a grader from the command line: `--grader rules`, `--grader model:PATH.gguf`
+//! (`tokenizer.json` beside it), `--grader model+audit:PATH.gguf` (with the inference-time
+//! audit).
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use eerd::grade::{Grader, RulesGrader};
+use eerd::runtime::{GenerateOptions, Model, ModelGrader};
+use std::path::Path;
+
+/// Most tokens a model may write for one grading.
+const MAX_ANSWER_TOKENS: usize = 1024;
+
+fn model_grader(spec: &str, path: &str, audit: bool) -> Result<Box<dyn Grader>> {
+    let path = Path::new(path);
+    let gguf = std::fs::read(path)
+        .with_context(|| format!("--grader {spec}: cannot read {}", path.display()))?;
+    let tokenizer_path = path.with_file_name("tokenizer.json");
+    let tokenizer = std::fs::read(&tokenizer_path)
+        .with_context(|| format!("--grader {spec}: cannot read {}", tokenizer_path.display()))?;
+    let model = Model::from_bytes(&gguf, &tokenizer)
+        .with_context(|| format!("--grader {spec}: cannot load {}", path.display()))?;
+    Ok(Box::new(
+        ModelGrader::new(model, spec)
+            .with_options(GenerateOptions {
+                max_tokens: MAX_ANSWER_TOKENS,
+                ..GenerateOptions::default()
+            })
+            .with_audit(audit),
+    ))
+}
 
 /// Builds the grader named by `spec`.
 pub fn grader_from_spec(spec: &str) -> Result<Box<dyn Grader>> {
     match spec.split_once(':') {
         None if spec == "rules" => Ok(Box::new(RulesGrader::default())),
-        Some(("model", path)) if !path.is_empty() => bail!(
-            "--grader model:{path}: the model grader is not available yet (it arrives with the R2tA pipeline); use --grader rules"
-        ),
-        _ => bail!("unknown grader '{spec}': expected 'rules' or 'model:PATH'"),
+        Some(("model", path)) if !path.is_empty() => model_grader(spec, path, false),
+        Some(("model+audit", path)) if !path.is_empty() => model_grader(spec, path, true),
+        _ => bail!("unknown grader '{spec}': expected 'rules', 'model:PATH.gguf' or 'model+audit:PATH.gguf'"),
     }
 }

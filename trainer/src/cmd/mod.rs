@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod check;
 pub mod dataset;
+pub mod draft;
 pub mod eval;
 pub mod export;
 pub mod fmt;
@@ -11,5 +12,8 @@ pub mod grade;
 pub mod graders;
 pub mod import;
 pub mod input;
+pub mod pipeline;
+pub mod refine;
 pub mod tokenizer;
+pub mod traces;
 pub mod train;

@@ -1,0 +1,249 @@
+//! Stage 1: drafts — completions for the prompts of a data set from a base model, either a local
+//! GGUF run by the shared runtime (in parallel workers) or an OpenAI-compatible endpoint.
+
+use crate::endpoint::{Endpoint, SampleOptions};
+use crate::r2ta::traces::TraceRecord;
+use anyhow::{Context, Result};
+use eerd::runtime::{GenerateOptions, Model, Sampling};
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// One drafted completion (JSONL line of `drafts.jsonl`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    /// The data-set record's id.
+    pub id: String,
+    /// Which sample of that record (0-based).
+    pub sample: usize,
+    /// The completion text.
+    pub completion: String,
+    /// Tokens generated (0 when the endpoint does not say).
+    pub tokens: usize,
+    /// Why generation stopped (`eos`, `max_tokens`, …).
+    pub stop: String,
+}
+
+/// How to sample drafts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DraftOptions {
+    /// Samples per prompt.
+    pub samples: usize,
+    /// Temperature (0: greedy, then one sample is enough).
+    pub temperature: f32,
+    /// Nucleus mass.
+    pub top_p: f32,
+    /// Most tokens per completion.
+    pub max_tokens: usize,
+    /// Seed; each (record, sample) derives its own.
+    pub seed: u64,
+    /// Parallel workers for a local model (each holds its own copy).
+    pub workers: usize,
+}
+
+impl Default for DraftOptions {
+    fn default() -> Self {
+        DraftOptions {
+            samples: 1,
+            temperature: 0.8,
+            top_p: 0.95,
+            max_tokens: 512,
+            seed: 1,
+            workers: 2,
+        }
+    }
+}
+
+/// Where drafts come from.
+pub enum DraftSource {
+    /// A GGUF model and its tokenizer, as bytes.
+    Local {
+        /// The GGUF file's bytes.
+        gguf: Vec<u8>,
+        /// `tokenizer.json`'s bytes.
+        tokenizer: Vec<u8>,
+    },
+    /// An OpenAI-compatible server, and the template that turns a prompt into the text sent
+    /// (`{prompt}` is replaced).
+    Endpoint(Endpoint, String),
+}
+
+/// The default text sent to an endpoint: our models' prompt form without `<|bos|>` (the server
+/// adds it) for the completions API; the bare prompt for the chat API.
+pub fn default_template(api: crate::endpoint::Api) -> String {
+    match api {
+        crate::endpoint::Api::Completions => "{prompt}<|prompt_end|>".to_string(),
+        crate::endpoint::Api::Chat => "{prompt}".to_string(),
+    }
+}
+
+impl DraftSource {
+    /// A local model from `model.gguf` and the `tokenizer.json` beside it (or `tokenizer`).
+    pub fn local(model: &Path, tokenizer: Option<&Path>) -> Result<Self> {
+        let tokenizer_path = tokenizer
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| model.with_file_name("tokenizer.json"));
+        let gguf =
+            std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+        let tokenizer = std::fs::read(&tokenizer_path)
+            .with_context(|| format!("cannot read {}", tokenizer_path.display()))?;
+        // Fail early, with the file named, rather than in every worker.
+        Model::from_bytes(&gguf, &tokenizer)
+            .with_context(|| format!("cannot load {}", model.display()))?;
+        Ok(DraftSource::Local { gguf, tokenizer })
+    }
+}
+
+/// A seed for one (record, sample): FNV-1a of the id mixed with the sample and the run seed.
+pub fn sample_seed(seed: u64, id: &str, sample: usize) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in id.bytes().chain((sample as u64).to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+fn sampling(options: &DraftOptions, seed: u64) -> Sampling {
+    if options.temperature <= 0.0 {
+        Sampling::Greedy
+    } else {
+        Sampling::TopP {
+            temperature: options.temperature,
+            top_p: options.top_p,
+            top_k: 0,
+            seed,
+        }
+    }
+}
+
+/// Drafts `options.samples` completions for every prompt; `progress(done, total)` after each.
+/// The result is in prompt order, whatever the worker scheduling.
+pub fn draft_all(
+    source: &DraftSource,
+    prompts: &[TraceRecord],
+    options: &DraftOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<Draft>> {
+    let jobs: Vec<(usize, usize)> = (0..prompts.len())
+        .flat_map(|i| (0..options.samples.max(1)).map(move |s| (i, s)))
+        .collect();
+    let total = jobs.len();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Draft>>> = Mutex::new(vec![None; total]);
+    let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let workers = match source {
+        DraftSource::Local { .. } => options.workers.max(1),
+        DraftSource::Endpoint(..) => 1,
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(total.max(1)) {
+            scope.spawn(|| {
+                let mut model = match source {
+                    DraftSource::Local { gguf, tokenizer } => {
+                        match Model::from_bytes(gguf, tokenizer) {
+                            Ok(m) => Some(m),
+                            Err(e) => {
+                                first_error.lock().unwrap().get_or_insert(e.into());
+                                return;
+                            }
+                        }
+                    }
+                    DraftSource::Endpoint(..) => None,
+                };
+                loop {
+                    if first_error.lock().unwrap().is_some() {
+                        return;
+                    }
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&(i, sample)) = jobs.get(k) else {
+                        return;
+                    };
+                    let record = &prompts[i];
+                    let seed = sample_seed(options.seed, &record.id, sample);
+                    let outcome = match (&mut model, source) {
+                        (Some(model), _) => draft_local(model, record, sample, options, seed),
+                        (None, DraftSource::Endpoint(endpoint, template)) => {
+                            draft_endpoint(endpoint, template, record, sample, options, seed)
+                        }
+                        (None, DraftSource::Local { .. }) => unreachable!("local workers load"),
+                    };
+                    match outcome {
+                        Ok(d) => results.lock().unwrap()[k] = Some(d),
+                        Err(e) => {
+                            first_error
+                                .lock()
+                                .unwrap()
+                                .get_or_insert(e.context(format!("drafting {}", record.id)));
+                            return;
+                        }
+                    }
+                    progress(done.fetch_add(1, Ordering::SeqCst) + 1, total);
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap() {
+        return Err(e);
+    }
+    Ok(results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+fn draft_local(
+    model: &mut Model,
+    record: &TraceRecord,
+    sample: usize,
+    options: &DraftOptions,
+    seed: u64,
+) -> Result<Draft> {
+    let ids = model.prompt_ids(&record.prompt)?;
+    let room = model.context_length().saturating_sub(ids.len());
+    let generate = GenerateOptions {
+        max_tokens: options.max_tokens.min(room),
+        sampling: sampling(options, seed),
+        stop: Vec::new(),
+    };
+    let out = model.generate(&ids, &generate, |_| ControlFlow::Continue(()))?;
+    Ok(Draft {
+        id: record.id.clone(),
+        sample,
+        completion: out.text,
+        tokens: out.tokens.len(),
+        stop: format!("{:?}", out.stop).to_lowercase(),
+    })
+}
+
+fn draft_endpoint(
+    endpoint: &Endpoint,
+    template: &str,
+    record: &TraceRecord,
+    sample: usize,
+    options: &DraftOptions,
+    seed: u64,
+) -> Result<Draft> {
+    let sample_options = SampleOptions {
+        max_tokens: options.max_tokens,
+        temperature: options.temperature,
+        top_p: options.top_p,
+        seed: Some(seed),
+        stop: vec!["<|eos|>".to_string()],
+    };
+    let text = template.replace("{prompt}", &record.prompt);
+    let completion = endpoint.complete_detailed(&text, &sample_options)?;
+    Ok(Draft {
+        id: record.id.clone(),
+        sample,
+        completion: completion.text,
+        tokens: completion.completion_tokens.unwrap_or(0),
+        stop: completion.finish_reason.unwrap_or_default(),
+    })
+}

@@ -1,0 +1,233 @@
+//! Trace records for training: the true (gold) traces of a data set, and "unrefined" traces —
+//! gold traces with induced reasoning flaws — that warm up the project's own base model so that
+//! its drafts have the kinds of errors the audit must catch.
+
+use crate::rng::Rng;
+use anyhow::{Context, Result};
+use eerd::finding::{Category, Finding, Record};
+use eerd::lexicon::Lexicon;
+use eerd::model::Diagram;
+use eerd::path::{all_paths, ElementPath};
+use eerd::trace::{gold_trace, prompt, step_of, Claim, Trace};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One SFT example: a prompt and the completion to learn (JSONL line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceRecord {
+    /// The data-set record's id.
+    pub id: String,
+    /// The prompt ([`eerd::trace::prompt`]).
+    pub prompt: String,
+    /// The completion (a rendered [`Trace`]).
+    pub completion: String,
+}
+
+/// A data-set record with its diagrams parsed.
+pub struct Parsed<'a> {
+    /// The record.
+    pub record: &'a Record,
+    /// Its reference diagram.
+    pub reference: Diagram,
+    /// Its student diagram.
+    pub student: Diagram,
+}
+
+impl<'a> Parsed<'a> {
+    /// Parses both diagrams of `record`; the error names the record and the diagram.
+    pub fn new(record: &'a Record) -> Result<Self> {
+        let parse = |text: &str, which: &str| {
+            eerd::parse(text).map_err(|e| {
+                anyhow::anyhow!(
+                    "record {}: the {which} diagram does not parse: {e}",
+                    record.id
+                )
+            })
+        };
+        Ok(Parsed {
+            record,
+            reference: parse(&record.reference, "reference")?,
+            student: parse(&record.student, "student")?,
+        })
+    }
+
+    /// The prompt for this record (without requirements).
+    pub fn prompt(&self) -> String {
+        prompt(&self.reference, &self.student, None)
+    }
+
+    /// The true trace.
+    pub fn gold(&self, lexicon: &Lexicon) -> Trace {
+        gold_trace(
+            lexicon,
+            &self.reference,
+            &self.student,
+            &self.record.findings,
+        )
+    }
+}
+
+/// Reads a data set (JSONL of [`Record`]s); errors name the file and line.
+pub fn read_records(path: &Path) -> Result<Vec<Record>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: not a data-set record", path.display(), n + 1))
+        })
+        .collect()
+}
+
+/// Writes JSONL, one value a line, atomically.
+pub fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
+    let mut text = String::new();
+    for item in items {
+        text.push_str(&serde_json::to_string(item)?);
+        text.push('\n');
+    }
+    crate::fsutil::write_atomic(path, text.as_bytes())
+}
+
+/// Reads JSONL of `T`; errors name the file and line.
+pub fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: unexpected JSON", path.display(), n + 1))
+        })
+        .collect()
+}
+
+/// The gold trace record of every data-set record.
+pub fn gold_records(records: &[Record], lexicon: &Lexicon) -> Result<Vec<TraceRecord>> {
+    records
+        .iter()
+        .map(|r| {
+            let parsed = Parsed::new(r)?;
+            Ok(TraceRecord {
+                id: r.id.clone(),
+                prompt: parsed.prompt(),
+                completion: parsed.gold(lexicon).render(),
+            })
+        })
+        .collect()
+}
+
+/// How often each induced flaw is applied to a trace (per chance).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Noise {
+    /// Drop a true claim (from the step and the findings): a missed mistake.
+    pub miss: f64,
+    /// Add a made-up claim at the step's element: a hallucination.
+    pub hallucinate: f64,
+    /// Change a claim's category.
+    pub wrong_category: f64,
+    /// Leave a step's claim out of the final findings: an inconsistent answer.
+    pub inconsistent: f64,
+    /// Forget a step's student match.
+    pub wrong_match: f64,
+}
+
+impl Default for Noise {
+    fn default() -> Self {
+        Noise {
+            miss: 0.25,
+            hallucinate: 0.3,
+            wrong_category: 0.15,
+            inconsistent: 0.15,
+            wrong_match: 0.1,
+        }
+    }
+}
+
+fn claim_paths(reference: &Diagram, step: &ElementPath) -> Vec<ElementPath> {
+    all_paths(reference)
+        .into_iter()
+        .filter(|p| step_of(reference, p).is_some_and(|(_, s)| s == *step))
+        .collect()
+}
+
+/// `trace` with flaws induced at the rates of `noise` (deterministic for a given `rng`).
+pub fn add_flaws(trace: &Trace, reference: &Diagram, noise: &Noise, rng: &mut Rng) -> Trace {
+    let mut out = trace.clone();
+    let chance = |rng: &mut Rng, p: f64| rng.next_f64() < p;
+    let claimed: Vec<usize> = (0..out.steps.len())
+        .filter(|&i| !out.steps[i].claims.is_empty())
+        .collect();
+    if !claimed.is_empty() && chance(rng, noise.miss) {
+        let step = &mut out.steps[claimed[rng.below(claimed.len())]];
+        let dropped = step.claims.remove(rng.below(step.claims.len()));
+        out.findings.retain(|f| Claim::of(f) != dropped);
+    }
+    if !out.steps.is_empty() && chance(rng, noise.hallucinate) {
+        let i = rng.below(out.steps.len());
+        let paths = claim_paths(reference, &out.steps[i].reference);
+        if !paths.is_empty() {
+            let claim = Claim {
+                category: Category::ALL[rng.below(Category::ALL.len())],
+                element: paths[rng.below(paths.len())].clone(),
+            };
+            if !out.steps[i].claims.contains(&claim) {
+                out.findings.push(Finding {
+                    category: claim.category,
+                    element: claim.element.clone(),
+                    student: None,
+                    explanation: format!("Check {}.", claim.element),
+                });
+                out.steps[i].claims.push(claim);
+            }
+        }
+    }
+    let claimed: Vec<usize> = (0..out.steps.len())
+        .filter(|&i| !out.steps[i].claims.is_empty())
+        .collect();
+    if !claimed.is_empty() && chance(rng, noise.wrong_category) {
+        let step = &mut out.steps[claimed[rng.below(claimed.len())]];
+        let j = rng.below(step.claims.len());
+        let old = step.claims[j].clone();
+        let new = Category::ALL[rng.below(Category::ALL.len())];
+        step.claims[j].category = new;
+        for f in out.findings.iter_mut().filter(|f| Claim::of(f) == old) {
+            f.category = new;
+        }
+    }
+    if !out.findings.is_empty() && chance(rng, noise.inconsistent) {
+        let i = rng.below(out.findings.len());
+        out.findings.remove(i);
+    }
+    if !out.steps.is_empty() && chance(rng, noise.wrong_match) {
+        let i = rng.below(out.steps.len());
+        out.steps[i].student = None;
+    }
+    out
+}
+
+/// Unrefined trace records: each record's gold trace with induced flaws.
+pub fn unrefined_records(
+    records: &[Record],
+    lexicon: &Lexicon,
+    noise: &Noise,
+    seed: u64,
+) -> Result<Vec<TraceRecord>> {
+    let mut rng = Rng::new(seed ^ 0x756e_7265_6669_6e65);
+    records
+        .iter()
+        .map(|r| {
+            let parsed = Parsed::new(r)?;
+            let flawed = add_flaws(&parsed.gold(lexicon), &parsed.reference, noise, &mut rng);
+            Ok(TraceRecord {
+                id: r.id.clone(),
+                prompt: parsed.prompt(),
+                completion: flawed.render(),
+            })
+        })
+        .collect()
+}

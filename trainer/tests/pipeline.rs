@@ -1,0 +1,149 @@
+//! The whole R2tA pipeline on a tiny model and a tiny data set: every stage runs and leaves its
+//! artefacts, the evaluation table has every grader, a second run resumes (skips everything),
+//! and a run folder refuses another configuration.
+
+use eerd_trainer::r2ta::pipeline::{Pipeline, PipelineConfig, PipelineOptions, STAGES};
+use std::path::Path;
+
+fn tiny_config() -> PipelineConfig {
+    let text = format!(
+        r#"
+seed = 3
+workers = 2
+[data]
+library = "{}"
+variants = 24
+unseen = 8
+[model]
+preset = "tiny"
+seq_len = 768
+vocab_size = 600
+[warmup.train]
+steps = 3
+batch_size = 2
+eval_every = 0
+save_every = 0
+[drafts.sampling]
+max_tokens = 24
+[sft]
+steps = 3
+batch_size = 2
+eval_every = 0
+save_every = 0
+[samples]
+records = 4
+[samples.sampling]
+samples = 2
+max_tokens = 24
+[dpo]
+steps = 2
+batch_size = 2
+eval_every = 0
+save_every = 0
+[eval]
+max_tokens = 24
+test_records = 4
+unseen_records = 4
+"#,
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../static/assignments")
+            .display()
+    );
+    toml::from_str(&text).expect("config parses")
+}
+
+#[test]
+fn every_stage_runs_and_a_second_run_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let config = tiny_config();
+    let stages = Pipeline::new(config.clone(), &run, PipelineOptions::default())
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(stages.len(), STAGES.len());
+    for file in [
+        "config.toml",
+        "data/train.jsonl",
+        "tokenizer.json",
+        "base/model.gguf",
+        "drafts/drafts.jsonl",
+        "refine/refined.jsonl",
+        "refine/audits.jsonl",
+        "refine/report.md",
+        "sft/model.gguf",
+        "samples/samples.jsonl",
+        "pairs.jsonl",
+        "dpo/model.gguf",
+        "eval/table.json",
+        "eval/table.md",
+        "eval/table.svg",
+    ] {
+        assert!(run.join(file).is_file(), "{file} missing");
+    }
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("eval/table.json")).unwrap())
+            .unwrap();
+    let graders: Vec<&str> = table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["grader"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        graders,
+        ["rules", "base", "sft", "sft+dpo", "sft+dpo+audit"]
+    );
+    assert_eq!(table["rows"][0]["test"]["records"], 4);
+    // Drafts: one per training record; the refined traces pass the audit by construction.
+    let drafts = std::fs::read_to_string(run.join("drafts/drafts.jsonl")).unwrap();
+    let train = std::fs::read_to_string(run.join("data/train.jsonl")).unwrap();
+    assert_eq!(drafts.lines().count(), train.lines().count());
+
+    // Resume: nothing left to do, nothing rewritten.
+    let before = std::fs::metadata(run.join("dpo/model.gguf"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    Pipeline::new(config.clone(), &run, PipelineOptions::default())
+        .unwrap()
+        .run()
+        .unwrap();
+    let after = std::fs::metadata(run.join("dpo/model.gguf"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+
+    // Another configuration in the same folder is refused.
+    let mut other = config;
+    other.seed = 4;
+    let error = Pipeline::new(other, &run, PipelineOptions::default())
+        .err()
+        .expect("refused");
+    assert!(
+        error.to_string().contains("another configuration"),
+        "{error}"
+    );
+}
+
+#[test]
+fn bad_configs_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.toml");
+    std::fs::write(&path, "[sft]\nstepz = 3\n").unwrap();
+    let error = PipelineConfig::load(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("p.toml") && error.contains("stepz"),
+        "{error}"
+    );
+    let options = PipelineOptions {
+        progress: false,
+        stop_after: Some("nope".into()),
+    };
+    let error = Pipeline::new(PipelineConfig::default(), dir.path(), options)
+        .err()
+        .expect("unknown stage refused")
+        .to_string();
+    assert!(error.contains("unknown stage 'nope'"), "{error}");
+}
