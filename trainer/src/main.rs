@@ -48,6 +48,8 @@ enum Command {
     Refine(cmd::refine::Args),
     /// Run the whole R2tA pipeline (data → base → drafts → refine → SFT → samples → DPO → eval).
     Pipeline(cmd::pipeline::Args),
+    /// Copy a pipeline run's model and its model card to a folder (e.g. static/models/default).
+    Publish(cmd::publish::Args),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Draft(args) => cmd::draft::run(args),
         Command::Refine(args) => cmd::refine::run(args),
         Command::Pipeline(args) => cmd::pipeline::run(args),
+        Command::Publish(args) => cmd::publish::run(args),
     };
     match result {
         Ok(code) => code,

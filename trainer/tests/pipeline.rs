@@ -100,6 +100,70 @@ fn every_stage_runs_and_a_second_run_resumes() {
     let train = std::fs::read_to_string(run.join("data/train.jsonl")).unwrap();
     assert_eq!(drafts.lines().count(), train.lines().count());
 
+    // The CLI scores an exported model, with and without the inference-time audit, and
+    // refines drafts on its own.
+    let eerd = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_eerd"))
+            .args(args)
+            .output()
+            .expect("eerd runs")
+    };
+    let test = run.join("data/test.jsonl");
+    let test = test.to_str().unwrap();
+    for grader in ["model", "model+audit"] {
+        let spec = format!("{grader}:{}", run.join("dpo/model.gguf").display());
+        let out = eerd(&["eval", "--data", test, "--grader", &spec, "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["records"], test_records(test));
+    }
+    let out = eerd(&[
+        "eval",
+        "--data",
+        test,
+        "--grader",
+        "model:/no/such/model.gguf",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/model.gguf"));
+    let refined = dir.path().join("refined");
+    let out = eerd(&[
+        "refine",
+        "--data",
+        run.join("data/train.jsonl").to_str().unwrap(),
+        "--drafts",
+        run.join("drafts/drafts.jsonl").to_str().unwrap(),
+        "--out",
+        refined.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(refined.join("audits.jsonl")).unwrap(),
+        std::fs::read(run.join("refine/audits.jsonl")).unwrap()
+    );
+
+    // Publishing copies the model and writes its card with the evaluation table.
+    let shipped = dir.path().join("shipped");
+    let card = eerd_trainer::r2ta::card::publish(&run, "dpo", &shipped, "eerd pipeline …").unwrap();
+    assert_eq!(
+        std::fs::read(shipped.join("model.gguf")).unwrap(),
+        std::fs::read(run.join("dpo/model.gguf")).unwrap()
+    );
+    assert_eq!(card["preset"], "tiny");
+    assert_eq!(card["seed"], 3);
+    let readme = std::fs::read_to_string(shipped.join("README.md")).unwrap();
+    assert!(readme.contains("| sft+dpo+audit | unseen |"), "{readme}");
+    let error = eerd_trainer::r2ta::card::publish(&run, "nope", &shipped, "x").unwrap_err();
+    assert!(error.to_string().contains("nope/model.gguf"), "{error}");
+
     // Resume: nothing left to do, nothing rewritten.
     let before = std::fs::metadata(run.join("dpo/model.gguf"))
         .unwrap()
@@ -125,6 +189,10 @@ fn every_stage_runs_and_a_second_run_resumes() {
         error.to_string().contains("another configuration"),
         "{error}"
     );
+}
+
+fn test_records(path: &str) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().count()
 }
 
 #[test]

@@ -2,10 +2,20 @@
 //!
 //! - `cargo xtask test`: installs the test tools that are missing (PlantUML from npm, the wasm32
 //!   target), then runs `cargo fmt --check`, `cargo clippy -D warnings`, the wasm32 builds and
-//!   every test of the workspace.
-//! - `cargo xtask serve`: builds and serves the grading page with the default model (until the
-//!   browser crate and default model land it says so and exits).
+//!   every test of the workspace, then the browser tests (`browser-test`) and the runtime's wasm
+//!   tests (`wasm-test`) when Chromium is there (always under `CI`).
+//! - `cargo xtask serve [--port N]`: installs trunk and wasm-bindgen-cli when missing, builds the
+//!   grading page (`web/`, release) with the assignment library and the default model, and
+//!   serves it on 127.0.0.1 (default port 8080).
+//! - `cargo xtask browser-test`: the page and the widget in headless Chromium (playwright-core).
+//! - `cargo xtask bench-web [--runs N]`: load time, decode tok/s, time to grade; the same GGUF in
+//!   `@wllama/wllama`.
+//! - `cargo xtask wasm-test`: the runtime's wasm tests in headless Chrome (wasm-bindgen-test).
+//! - `cargo xtask screenshots [DIR]`: the page before and after grading (default `docs/`).
 //! - `cargo xtask fuzz [SECONDS]`: a short `cargo fuzz` run of the parser.
+
+mod server;
+mod web;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -19,7 +29,18 @@ fn main() -> Result<()> {
     let root = project_root();
     match args.first().map(String::as_str) {
         Some("test") => test(&root),
-        Some("serve") => serve(&root),
+        Some("serve") => web::serve(&root, &args[1..]),
+        Some("build-web") => web::build(
+            &root,
+            &web::Build {
+                test_model: args.iter().any(|a| a == "--test-model"),
+            },
+        )
+        .map(|dist| println!("{}", dist.display())),
+        Some("browser-test") => web::browser_test(&root, &args[1..]),
+        Some("bench-web") => web::bench_web(&root, &args[1..]),
+        Some("wasm-test") => web::wasm_test(&root),
+        Some("screenshots") => web::screenshots(&root, &args[1..]),
         Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str).unwrap_or("60")),
         Some("tools") => install_plantuml(&root).map(|jar| println!("{}", jar.display())),
         _ => {
@@ -27,7 +48,12 @@ fn main() -> Result<()> {
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  test            install test tools if missing, then fmt check, clippy and all tests\n  \
-                 serve           build and serve the grading page on 127.0.0.1 with the default model\n  \
+                 serve [--port N] build and serve the grading page on 127.0.0.1 with the default model\n  \
+                 build-web       build the page into web/dist (--test-model: add the tiny test model)\n  \
+                 browser-test    page and widget tests in headless Chromium\n  \
+                 bench-web       browser benchmark: load, decode tok/s, grade time, wllama ratio\n  \
+                 wasm-test       the runtime's wasm tests in headless Chrome\n  \
+                 screenshots     the page before and after grading into docs/\n  \
                  fuzz [SECONDS]  fuzz the parser for SECONDS (default 60; installs cargo-fuzz)\n  \
                  tools           install the test tools (PlantUML) and print the jar's path"
             );
@@ -44,7 +70,7 @@ fn project_root() -> PathBuf {
 }
 
 /// Runs a command, echoing it, and fails with its exit status.
-fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: running {cmd:?}");
     let status = cmd
         .status()
@@ -101,20 +127,25 @@ fn test(root: &Path) -> Result<()> {
         .current_dir(root)
         .env("EERD_PLANTUML_JAR", &jar)
         .args(["test", "--workspace"]))?;
+    // The browser tests and the runtime's wasm tests: required under CI, skipped with a note
+    // where Chromium is missing.
+    if std::env::var_os("CI").is_some() || Path::new(web::CHROMIUM).is_file() {
+        web::browser_test(root, &[])?;
+        web::wasm_test(root)?;
+    } else {
+        println!(
+            "xtask: browser and wasm tests skipped: no {} (`apt-get install -y chromium \
+             chromium-driver`; CI runs them)",
+            web::CHROMIUM
+        );
+    }
     Ok(())
 }
 
 /// The browser builds: the diagram crate (with and without the inference runtime) and the web
 /// crate must compile for `wasm32-unknown-unknown`.
 fn wasm_check(root: &Path, cargo: &str) -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"))
-        .unwrap_or(false);
-    if !installed {
-        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
-    }
+    ensure_wasm_target()?;
     let wasm = ["--target", "wasm32-unknown-unknown"];
     run(Command::new(cargo)
         .current_dir(root)
@@ -126,16 +157,17 @@ fn wasm_check(root: &Path, cargo: &str) -> Result<()> {
         .args(wasm))
 }
 
-fn serve(root: &Path) -> Result<()> {
-    let model = root.join("static/models/default");
-    if !model.exists() {
-        println!(
-            "no model yet: the grading page and the default model arrive with the browser issue.\n\
-             Meanwhile `cargo run -p eerd-trainer --bin eerd -- check FILE.puml` gives instant feedback."
-        );
-        return Ok(());
+/// Adds the `wasm32-unknown-unknown` target when rustup lacks it.
+pub(crate) fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"))
+        .unwrap_or(false);
+    if !installed {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
-    bail!("the grading page is not built yet")
+    Ok(())
 }
 
 fn fuzz(root: &Path, seconds: &str) -> Result<()> {

@@ -54,6 +54,11 @@ impl ModelGrader {
         self
     }
 
+    /// Replaces the generation options in place (for a grader kept across gradings).
+    pub fn set_options(&mut self, options: GenerateOptions) {
+        self.options = options;
+    }
+
     /// Turns the inference-time audit on ([`check_findings`]) with the built-in lexicon.
     pub fn with_audit(mut self, on: bool) -> Self {
         self.audit = on.then(Lexicon::builtin);

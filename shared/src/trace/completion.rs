@@ -48,7 +48,7 @@ pub(super) fn render(trace: &Trace) -> String {
 }
 
 /// A malformed part of a completion.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TraceError {
     /// 1-based line.
     pub line: usize,

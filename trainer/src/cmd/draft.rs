@@ -18,8 +18,8 @@ pub struct Args {
     /// Where to write the drafts (JSONL `{"id", "sample", "completion", "tokens", "stop"}`).
     #[arg(long, short)]
     out: PathBuf,
-    /// A local GGUF model (`tokenizer.json` beside it). For a training checkpoint or a
-    /// Hugging Face folder, `eerd export` (after `eerd import hf`) makes one.
+    /// A local model: a GGUF file (`tokenizer.json` beside it), a training checkpoint or run
+    /// folder, or a Hugging Face llama-family folder (both converted to F16 GGUF on the fly).
     #[arg(long, conflicts_with = "endpoint")]
     model: Option<PathBuf>,
     /// An OpenAI-compatible server's base URL (llama.cpp server, Ollama, vLLM).
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let prompts = gold_records(&records, &Lexicon::builtin())?;
     let source = match (&args.model, &args.endpoint) {
-        (Some(model), None) => DraftSource::local(model, None)?,
+        (Some(model), None) => DraftSource::any_local(model)?,
         (None, Some(url)) => {
             let api = match args.api.as_str() {
                 "chat" => Api::Chat,

@@ -18,7 +18,8 @@ pub struct Args {
     /// A student's diagram, or a folder of `.puml` submissions.
     #[arg(long)]
     student: PathBuf,
-    /// The grader: `rules`, or `model:PATH`.
+    /// The grader: `rules`, `model:PATH.gguf`, or `model+audit:PATH.gguf` (with the
+    /// inference-time audit, as the page grades).
     #[arg(long, default_value = "rules")]
     grader: String,
     /// Print JSON (an array of `{file, findings}` for a folder).

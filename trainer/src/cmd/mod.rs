@@ -13,6 +13,7 @@ pub mod graders;
 pub mod import;
 pub mod input;
 pub mod pipeline;
+pub mod publish;
 pub mod refine;
 pub mod tokenizer;
 pub mod traces;

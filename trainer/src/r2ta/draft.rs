@@ -81,6 +81,42 @@ pub fn default_template(api: crate::endpoint::Api) -> String {
 }
 
 impl DraftSource {
+    /// A local model from any of: a GGUF file (its `tokenizer.json` beside it), a training
+    /// checkpoint or run directory (exported to F16 on the fly), or a Hugging Face llama-family
+    /// directory (`config.json` + safetensors; imported and exported on the fly).
+    pub fn any_local(path: &Path) -> Result<Self> {
+        if path.is_file() {
+            return Self::local(path, None);
+        }
+        if !path.is_dir() {
+            anyhow::bail!(
+                "{} is neither a GGUF file nor a model directory",
+                path.display()
+            );
+        }
+        let scratch = std::env::temp_dir().join(format!("eerd-draft-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch)?;
+        let gguf = scratch.join("model.gguf");
+        let exported = if path.join("config.json").is_file() {
+            crate::hf::load(path, &candle_core::Device::Cpu).and_then(|m| {
+                crate::export::export(
+                    &m.config,
+                    &m.weights,
+                    &m.tokenizer,
+                    &gguf,
+                    crate::export::Quant::F16,
+                )
+            })
+        } else {
+            crate::export::export_checkpoint(path, &gguf, crate::export::Quant::F16)
+        };
+        let source = exported
+            .with_context(|| format!("cannot make a GGUF of {}", path.display()))
+            .and_then(|_| Self::local(&gguf, None));
+        let _ = std::fs::remove_dir_all(&scratch);
+        source
+    }
+
     /// A local model from `model.gguf` and the `tokenizer.json` beside it (or `tokenizer`).
     pub fn local(model: &Path, tokenizer: Option<&Path>) -> Result<Self> {
         let tokenizer_path = tokenizer

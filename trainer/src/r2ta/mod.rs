@@ -5,8 +5,10 @@
 //! - [`draft`]: stage 1, drafts from a local GGUF model or an OpenAI-compatible endpoint;
 //! - [`refine`]: stage 2, step-wise audit, refined traces, audit report, preference pairs;
 //! - [`evaluate`]: scoring graders and the comparison table;
-//! - [`pipeline`]: all stages in one run folder, with resume.
+//! - [`pipeline`]: all stages in one run folder, with resume;
+//! - [`card`]: publishing a run's model with its model card.
 
+pub mod card;
 pub mod draft;
 pub mod evaluate;
 pub mod pipeline;

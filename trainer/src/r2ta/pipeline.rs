@@ -122,8 +122,9 @@ pub struct DraftsConfig {
     /// The text sent to the endpoint, `{prompt}` replaced by the prompt (default: the prompt
     /// then `<|prompt_end|>` for the completions API, the bare prompt for chat).
     pub template: Option<String>,
-    /// Draft from this GGUF (with `tokenizer.json` beside it) instead of the base model.
-    pub gguf: Option<PathBuf>,
+    /// Draft from this local model instead of the warmed-up base: a GGUF (with `tokenizer.json`
+    /// beside it), a checkpoint or run folder, or a Hugging Face llama-family folder.
+    pub local: Option<PathBuf>,
     /// Training records that get drafts (0: all); the others enter SFT with their gold trace.
     pub records: usize,
     /// Sampling.
@@ -555,7 +556,7 @@ impl Pipeline {
             self.config.drafts.records,
         );
         let prompts = self.prompts(&train)?;
-        let source = match (&self.config.drafts.endpoint, &self.config.drafts.gguf) {
+        let source = match (&self.config.drafts.endpoint, &self.config.drafts.local) {
             (Some(endpoint), _) => DraftSource::Endpoint(
                 Endpoint::new(endpoint.clone())?,
                 self.config
@@ -564,7 +565,7 @@ impl Pipeline {
                     .clone()
                     .unwrap_or_else(|| default_template(endpoint.api)),
             ),
-            (None, Some(gguf)) => DraftSource::local(gguf, None)?,
+            (None, Some(model)) => DraftSource::any_local(model)?,
             (None, None) => DraftSource::local(&self.path("base/model.gguf"), None)?,
         };
         let mut options = self.config.drafts.sampling.clone();
