@@ -69,16 +69,7 @@ impl<'a> Parsed<'a> {
 
 /// Reads a data set (JSONL of [`Record`]s); errors name the file and line.
 pub fn read_records(path: &Path) -> Result<Vec<Record>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, line)| {
-            serde_json::from_str(line)
-                .with_context(|| format!("{}:{}: not a data-set record", path.display(), n + 1))
-        })
-        .collect()
+    read_jsonl(path)
 }
 
 /// Writes JSONL, one value a line, atomically.
