@@ -74,9 +74,34 @@ pub fn save(
     tokenizer_json: &str,
     keep: usize,
 ) -> Result<PathBuf> {
-    let dir = step_dir(run_dir, state.step);
+    let state_json = serde_json::to_string_pretty(state)?;
+    save_with_state(
+        run_dir,
+        state.step,
+        &state_json,
+        varmap,
+        adapters,
+        optimizer,
+        tokenizer_json,
+        keep,
+    )
+}
+
+/// [`save`] with the `state.json` text given (a [`TrainState`] with extra keys, such as DPO's).
+#[allow(clippy::too_many_arguments)]
+pub fn save_with_state(
+    run_dir: &Path,
+    step: u64,
+    state_json: &str,
+    varmap: &VarMap,
+    adapters: Option<&VarMap>,
+    optimizer: &AdamW,
+    tokenizer_json: &str,
+    keep: usize,
+) -> Result<PathBuf> {
+    let dir = step_dir(run_dir, step);
     let root = run_dir.join("checkpoints");
-    let tmp = root.join(format!(".tmp-step-{:08}", state.step));
+    let tmp = root.join(format!(".tmp-step-{step:08}"));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)
             .with_context(|| format!("cannot remove {}", tmp.display()))?;
@@ -90,7 +115,7 @@ pub fn save(
     }
     candle_core::safetensors::save(&optimizer.state_tensors()?, tmp.join(OPTIMIZER_FILE))
         .with_context(|| format!("cannot write {}", tmp.join(OPTIMIZER_FILE).display()))?;
-    std::fs::write(tmp.join(STATE_FILE), serde_json::to_string_pretty(state)?)?;
+    std::fs::write(tmp.join(STATE_FILE), state_json)?;
     std::fs::write(tmp.join(TOKENIZER_FILE), tokenizer_json)?;
     if dir.exists() {
         std::fs::remove_dir_all(&dir)

@@ -30,13 +30,25 @@ pub struct Record {
     pub tokens_seen: Option<u64>,
 }
 
-/// An append-only `metrics.jsonl`.
-pub struct MetricsLog {
-    path: PathBuf,
-    records: Vec<Record>,
+/// A line of a metrics log: it belongs to an optimizer step.
+pub trait StepRecord: Serialize + serde::de::DeserializeOwned {
+    /// The optimizer step the record belongs to.
+    fn step(&self) -> u64;
 }
 
-impl MetricsLog {
+impl StepRecord for Record {
+    fn step(&self) -> u64 {
+        self.step
+    }
+}
+
+/// An append-only `metrics.jsonl` of `R` records (SFT's [`Record`] by default).
+pub struct MetricsLog<R = Record> {
+    path: PathBuf,
+    records: Vec<R>,
+}
+
+impl<R: StepRecord> MetricsLog<R> {
     /// Opens `RUN/metrics.jsonl`: empty for a new run, or for a resumed run the records up to
     /// `resume_step` (later ones belong to the abandoned tail of the interrupted run).
     pub fn open(run_dir: &Path, resume_step: Option<u64>) -> Result<Self> {
@@ -47,8 +59,8 @@ impl MetricsLog {
                 .with_context(|| format!("cannot read {}", path.display()))?;
             records = text
                 .lines()
-                .filter_map(|l| serde_json::from_str::<Record>(l).ok())
-                .filter(|r| r.step <= step)
+                .filter_map(|l| serde_json::from_str::<R>(l).ok())
+                .filter(|r| r.step() <= step)
                 .collect();
         }
         let mut text = String::new();
@@ -61,7 +73,7 @@ impl MetricsLog {
     }
 
     /// Appends a record.
-    pub fn push(&mut self, record: Record) -> Result<()> {
+    pub fn push(&mut self, record: R) -> Result<()> {
         let mut file = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
@@ -73,9 +85,26 @@ impl MetricsLog {
     }
 
     /// All records so far.
-    pub fn records(&self) -> &[Record] {
+    pub fn records(&self) -> &[R] {
         &self.records
     }
+}
+
+/// The training progress bar (`total` steps, at `position`), or a hidden one.
+pub fn step_bar(show: bool, total: u64, position: u64) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps (eta {eta}) {msg}",
+        )
+        .expect("valid template"),
+    );
+    bar.set_position(position);
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    bar
 }
 
 /// Writes the loss curve (training loss, its moving average, held-out loss) as an SVG file.

@@ -15,7 +15,6 @@ use crate::optim::{AdamW, AdamWConfig, Schedule};
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -289,20 +288,7 @@ pub fn run(
         .stop_after
         .map_or(config.steps, |s| s.min(config.steps));
 
-    let bar = if options.progress {
-        let bar = ProgressBar::new(config.steps);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps (eta {eta}) {msg}",
-            )
-            .expect("valid template"),
-        );
-        bar.set_position(step);
-        bar.enable_steady_tick(Duration::from_millis(500));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::metrics::step_bar(options.progress, config.steps, step);
     if step == 0 {
         bar.println(format!(
             "training {} parameters on {} examples ({} held out)",

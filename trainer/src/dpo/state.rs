@@ -13,7 +13,6 @@ use crate::optim::AdamW;
 use anyhow::{bail, Context, Result};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The DPO part of a checkpoint's `state.json` (under the key `dpo`).
@@ -38,56 +37,18 @@ pub fn save(
     tokenizer_json: &str,
     keep: usize,
 ) -> Result<PathBuf> {
-    let dir = checkpoint::step_dir(run_dir, state.step);
-    let root = run_dir.join("checkpoints");
-    let tmp = root.join(format!(".tmp-step-{:08}", state.step));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp)
-            .with_context(|| format!("cannot remove {}", tmp.display()))?;
-    }
-    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let file = tmp.join(checkpoint::MODEL_FILE);
-    candle_core::safetensors::save(&checkpoint::weights(varmap), &file)
-        .with_context(|| format!("cannot write {}", file.display()))?;
-    let file = tmp.join(checkpoint::OPTIMIZER_FILE);
-    candle_core::safetensors::save(&optimizer.state_tensors()?, &file)
-        .with_context(|| format!("cannot write {}", file.display()))?;
     let mut value = serde_json::to_value(state)?;
     value["dpo"] = serde_json::to_value(dpo)?;
-    std::fs::write(
-        tmp.join(checkpoint::STATE_FILE),
-        serde_json::to_string_pretty(&value)?,
-    )?;
-    std::fs::write(tmp.join(checkpoint::TOKENIZER_FILE), tokenizer_json)?;
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("cannot replace {}", dir.display()))?;
-    }
-    std::fs::rename(&tmp, &dir)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), dir.display()))?;
-    let name = dir
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
-    write_atomic(&root.join("latest"), name.as_bytes())?;
-    if keep > 0 {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_dir()
-                    && p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("step-"))
-            })
-            .collect();
-        dirs.sort();
-        let excess = dirs.len().saturating_sub(keep);
-        for old in &dirs[..excess] {
-            std::fs::remove_dir_all(old)
-                .with_context(|| format!("cannot remove {}", old.display()))?;
-        }
-    }
-    Ok(dir)
+    checkpoint::save_with_state(
+        run_dir,
+        state.step,
+        &serde_json::to_string_pretty(&value)?,
+        varmap,
+        None,
+        optimizer,
+        tokenizer_json,
+        keep,
+    )
 }
 
 /// Reads a DPO checkpoint's state; fails if it is not a DPO checkpoint.
@@ -189,66 +150,32 @@ impl DpoRecord {
     }
 }
 
-/// An append-only `metrics.jsonl` of [`DpoRecord`]s.
-pub struct DpoMetrics {
-    path: PathBuf,
-    records: Vec<DpoRecord>,
+/// The DPO run's `metrics.jsonl`.
+pub type DpoMetrics = crate::metrics::MetricsLog<DpoRecord>;
+
+impl crate::metrics::StepRecord for DpoRecord {
+    fn step(&self) -> u64 {
+        self.step
+    }
 }
 
-impl DpoMetrics {
-    /// Opens `RUN/metrics.jsonl`: empty for a new run; on resume, the records up to
-    /// `resume_step` (later ones belong to the abandoned tail of the interrupted run).
-    pub fn open(run_dir: &Path, resume_step: Option<u64>) -> Result<Self> {
-        let path = run_dir.join("metrics.jsonl");
-        let mut records = Vec::new();
-        if let (Some(step), true) = (resume_step, path.exists()) {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            records = text
-                .lines()
-                .filter_map(|l| serde_json::from_str::<DpoRecord>(l).ok())
-                .filter(|r| r.step <= step)
-                .collect();
-        }
-        let mut text = String::new();
-        for r in &records {
-            text.push_str(&serde_json::to_string(r)?);
-            text.push('\n');
-        }
-        write_atomic(&path, text.as_bytes())?;
-        Ok(Self { path, records })
-    }
-
-    /// Appends a record.
-    pub fn push(&mut self, record: DpoRecord) -> Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&self.path)
-            .with_context(|| format!("cannot open {}", self.path.display()))?;
-        writeln!(file, "{}", serde_json::to_string(&record)?)?;
-        self.records.push(record);
-        Ok(())
-    }
-
-    /// Writes `loss.svg`: the DPO loss per pair (training, its moving average, held-out),
-    /// drawn by [`crate::metrics::loss_svg`].
-    pub fn write_svg(&self, run_dir: &Path) -> Result<()> {
-        let records: Vec<crate::metrics::Record> = self
-            .records
-            .iter()
-            .map(|r| crate::metrics::Record {
-                step: r.step,
-                loss: r.loss,
-                eval_loss: r.eval_loss,
-                ..Default::default()
-            })
-            .collect();
-        let svg = crate::metrics::loss_svg(&records).replacen(
-            "loss per completion token",
-            "DPO loss per pair",
-            1,
-        );
-        write_atomic(&run_dir.join("loss.svg"), svg.as_bytes())
-    }
+/// Writes `loss.svg`: the DPO loss per pair (training, its moving average, held-out), drawn
+/// by [`crate::metrics::loss_svg`].
+pub fn write_svg(metrics: &DpoMetrics, run_dir: &Path) -> Result<()> {
+    let records: Vec<crate::metrics::Record> = metrics
+        .records()
+        .iter()
+        .map(|r| crate::metrics::Record {
+            step: r.step,
+            loss: r.loss,
+            eval_loss: r.eval_loss,
+            ..Default::default()
+        })
+        .collect();
+    let svg = crate::metrics::loss_svg(&records).replacen(
+        "loss per completion token",
+        "DPO loss per pair",
+        1,
+    );
+    write_atomic(&run_dir.join("loss.svg"), svg.as_bytes())
 }

@@ -11,7 +11,6 @@ use crate::model::{Llama, ModelConfig};
 use crate::optim::{AdamW, Schedule};
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -291,20 +290,7 @@ pub fn run(
         .stop_after
         .map_or(config.steps, |s| s.min(config.steps));
 
-    let bar = if options.progress {
-        let bar = ProgressBar::new(config.steps);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps (eta {eta}) {msg}",
-            )
-            .expect("valid template"),
-        );
-        bar.set_position(step);
-        bar.enable_steady_tick(Duration::from_millis(500));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::metrics::step_bar(options.progress, config.steps, step);
     if step == 0 {
         bar.println(format!(
             "DPO ({} loss, beta {}) of {} parameters on {} pairs ({} held out); reference: {} computed in {:.1}s, {} supplied",
@@ -422,11 +408,11 @@ pub fn run(
                     e.loss, e.accuracy, e.margin
                 ));
             }
-            metrics.write_svg(run_dir)?;
+            state::write_svg(&metrics, run_dir)?;
         }
         if step == end || (config.save_every > 0 && step % config.save_every == 0) {
             last_checkpoint = save(step, &order, tokens_seen, pairs_seen, &optimizer)?;
-            metrics.write_svg(run_dir)?;
+            state::write_svg(&metrics, run_dir)?;
         }
     }
     bar.finish_and_clear();
