@@ -2,10 +2,9 @@
 //! stage 1, draft completions from a base model.
 
 use anyhow::{bail, Result};
-use eerd::lexicon::Lexicon;
 use eerd_trainer::endpoint::{Api, Endpoint, EndpointConfig};
 use eerd_trainer::r2ta::draft::{default_template, draft_all, DraftOptions, DraftSource};
-use eerd_trainer::r2ta::traces::{gold_records, read_records, write_jsonl};
+use eerd_trainer::r2ta::traces::{prompt_records, read_records, write_jsonl};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -66,7 +65,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.limit > 0 {
         records.truncate(args.limit);
     }
-    let prompts = gold_records(&records, &Lexicon::builtin())?;
+    let prompts = prompt_records(&records)?;
     let source = match (&args.model, &args.endpoint) {
         (Some(model), None) => DraftSource::any_local(model)?,
         (None, Some(url)) => {

@@ -29,7 +29,7 @@ use crate::r2ta::evaluate::{
 };
 use crate::r2ta::refine::{refine, Pair, Refined};
 use crate::r2ta::traces::{
-    gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise, TraceRecord,
+    gold_records, prompt_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
 };
 use crate::rng::Rng;
 use crate::sft::{self, RunOptions, SftConfig, TrainData};
@@ -546,16 +546,12 @@ impl Pipeline {
         Ok(())
     }
 
-    fn prompts(&self, records: &[Record]) -> Result<Vec<TraceRecord>> {
-        gold_records(records, &self.lexicon)
-    }
-
     fn stage_drafts(&self) -> Result<()> {
         let train = first(
             read_records(&self.data_file("train"))?,
             self.config.drafts.records,
         );
-        let prompts = self.prompts(&train)?;
+        let prompts = prompt_records(&train)?;
         let source = match (&self.config.drafts.endpoint, &self.config.drafts.local) {
             (Some(endpoint), _) => DraftSource::Endpoint(
                 Endpoint::new(endpoint.clone())?,
@@ -630,7 +626,7 @@ impl Pipeline {
             self.config.samples.records.min(train.len())
         };
         let chosen: Vec<Record> = train[train.len() - n..].to_vec();
-        let prompts = self.prompts(&chosen)?;
+        let prompts = prompt_records(&chosen)?;
         let source = DraftSource::local(&self.path("sft/model.gguf"), None)?;
         let mut options = self.config.samples.sampling.clone();
         options.workers = self.config.workers;

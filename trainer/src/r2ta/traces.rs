@@ -111,6 +111,21 @@ pub fn gold_records(records: &[Record], lexicon: &Lexicon) -> Result<Vec<TraceRe
         .collect()
 }
 
+/// The prompt of every data-set record (the completion left empty): what drafting needs,
+/// without computing the true traces.
+pub fn prompt_records(records: &[Record]) -> Result<Vec<TraceRecord>> {
+    records
+        .iter()
+        .map(|r| {
+            Ok(TraceRecord {
+                id: r.id.clone(),
+                prompt: Parsed::new(r)?.prompt(),
+                completion: String::new(),
+            })
+        })
+        .collect()
+}
+
 /// How often each induced flaw is applied to a trace (per chance).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
