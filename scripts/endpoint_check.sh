@@ -107,5 +107,5 @@ export EERD_ENDPOINT_URL=$url EERD_ENDPOINT_CASES=$tmp/cases.json EERD_ENDPOINT_
 if [[ -n ${ENDPOINT_TEST:-} ]]; then
     "$ENDPOINT_TEST" --ignored --exact real_server --nocapture
 else
-    cargo test --quiet -p eerd-trainer --test endpoint -- --ignored --exact real_server --nocapture
+    cargo test --quiet -p eerd-trainer --test integration -- --ignored --exact endpoint::real_server --nocapture
 fi

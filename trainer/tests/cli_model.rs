@@ -1,7 +1,7 @@
 //! The model commands end to end through the `eerd` binary: tokenizer → train (interrupted and
 //! resumed) → export → generate, and clear errors for bad input.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

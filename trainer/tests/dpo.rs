@@ -3,7 +3,7 @@
 //! a real improvement on a toy preference set, bit-exact resume, and the run directory working
 //! with `eerd export` / `eerd generate`.
 
-mod common;
+use crate::common;
 
 use candle_core::{Device, Tensor};
 use eerd_trainer::checkpoint;

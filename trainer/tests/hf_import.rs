@@ -1,7 +1,7 @@
 //! A tiny random checkpoint written in Hugging Face layout (half-split RoPE rows, HF names)
 //! imports to a model with the same logits.
 
-mod common;
+use crate::common;
 
 use candle_core::{Device, Tensor, Var};
 use candle_nn::VarMap;

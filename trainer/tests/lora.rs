@@ -1,7 +1,7 @@
 //! LoRA fine-tuning on a trained base: the base stays frozen, resuming is exact, and the
 //! export (adapters merged) agrees with the trainer's model.
 
-mod common;
+use crate::common;
 
 use candle_core::Device;
 use eerd::runtime::Model;

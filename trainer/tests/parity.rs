@@ -1,7 +1,7 @@
 //! The exported GGUF model, run by `eerd::runtime`, predicts the same next tokens as the
 //! trainer's f32 model.
 
-mod common;
+use crate::common;
 
 use candle_core::Device;
 use eerd::runtime::{GenerateOptions, Model, StopReason};

@@ -1,7 +1,7 @@
 //! Interrupting training and resuming from the checkpoint gives the same weights as an
 //! uninterrupted run.
 
-mod common;
+use crate::common;
 
 use candle_core::Device;
 use eerd_trainer::checkpoint;

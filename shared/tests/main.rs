@@ -1,0 +1,9 @@
+//! All of this crate's integration tests, linked into one test binary: one link instead of
+//! one per file keeps `cargo test` fast and its `target/` small. Each module is one
+//! former test file; run one with `cargo test -p <crate> --test integration MODULE::`.
+
+mod compact_and_semantics;
+mod lint;
+mod parse_errors;
+mod paths;
+mod rules_grader;
