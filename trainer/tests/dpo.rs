@@ -9,8 +9,8 @@ use candle_core::{Device, Tensor};
 use eerd_trainer::checkpoint;
 use eerd_trainer::data::Example;
 use eerd_trainer::dpo::{
-    self, data, pair_batch, pair_loss, DataFiles, DpoConfig, DpoData, DpoLoss, Pair, PairFile,
-    PairLogps, RefLogps, RunOptions,
+    self, completion_tokens, data, pair_batch, pair_loss, DataFiles, DpoConfig, DpoData, DpoLoss,
+    Objective, Pair, PairFile, PairLogps, RefLogps, RunOptions,
 };
 use eerd_trainer::model::llama::init_varmap;
 use eerd_trainer::model::{Llama, ModelConfig};
@@ -269,6 +269,50 @@ fn losses_and_gradients_match_closed_form() {
     assert!(near.loss >= 0.0 && near.loss < 1e-300 && near.grad.policy_chosen.abs() < 1e-300);
 }
 
+fn objective(kind: DpoLoss, beta: f64, nll_weight: f64) -> Objective {
+    Objective {
+        kind,
+        beta,
+        nll_weight,
+    }
+}
+
+#[test]
+fn nll_term_adds_the_chosen_mean_nll_and_its_gradient() {
+    let x = lp(-30.0, -28.0, -31.0, -27.5);
+    for kind in [DpoLoss::Sigmoid, DpoLoss::Ipo, DpoLoss::Hinge] {
+        let plain = pair_loss(kind, 0.3, &x);
+        // Weight 0 is plain DPO, whatever the length.
+        assert_eq!(objective(kind, 0.3, 0.0).pair_loss(&x, 12), plain);
+        // α = 0.5 over 12 chosen tokens: + 0.5 · 30 / 12 = 1.25, ∂/∂π_c − 0.5 / 12.
+        let rpo = objective(kind, 0.3, 0.5).pair_loss(&x, 12);
+        assert!(close(rpo.loss, plain.loss + 1.25, 1e-14), "{kind}: {rpo:?}");
+        assert!(close(
+            rpo.grad.policy_chosen,
+            plain.grad.policy_chosen - 0.5 / 12.0,
+            1e-14
+        ));
+        assert_eq!(rpo.grad.policy_rejected, plain.grad.policy_rejected);
+        assert_eq!(rpo.grad.reference_chosen, plain.grad.reference_chosen);
+        assert_eq!(rpo.grad.reference_rejected, plain.grad.reference_rejected);
+        // The gradient is the loss's derivative (central difference).
+        let eps = 1e-5;
+        let at = |d: f64| {
+            let mut y = x;
+            y.policy_chosen += d;
+            objective(kind, 0.3, 0.5).pair_loss(&y, 12).loss
+        };
+        let fd = (at(eps) - at(-eps)) / (2.0 * eps);
+        assert!((fd - rpo.grad.policy_chosen).abs() < 1e-6, "{kind}: {fd}");
+    }
+    // The length is the completion's: `<|eos|>` counted, the prompt not.
+    let e = Example {
+        ids: vec![1, 2, 3, 4, 5, 6, 7],
+        prompt_len: 3,
+    };
+    assert_eq!(completion_tokens(&e), 4);
+}
+
 // ---------------------------------------------------------------------------------------------
 // (2) Sequence log-probabilities
 
@@ -293,8 +337,7 @@ fn sequence_logps_match_naive_log_softmax() {
         &model,
         &refs,
         &zero,
-        DpoLoss::Sigmoid,
-        0.1,
+        objective(DpoLoss::Sigmoid, 0.1, 0.0),
         pad,
         &dev,
         false,
@@ -347,19 +390,14 @@ fn loss_gradient_matches_finite_differences() {
     let pad = Specials::of(&tok).unwrap().pad;
     let pairs = encode_pairs(&tok, 3);
     let refs: Vec<&Pair> = pairs.iter().collect();
-    for (kind, beta) in [(DpoLoss::Sigmoid, 1.0), (DpoLoss::Ipo, 0.5)] {
+    for obj in [
+        objective(DpoLoss::Sigmoid, 1.0, 0.0),
+        objective(DpoLoss::Ipo, 0.5, 0.0),
+        objective(DpoLoss::Sigmoid, 1.0, 8.0),
+    ] {
+        let kind = obj.kind;
         // References near the policy's values, so h is small and the sigmoid unsaturated.
-        let base = pair_batch(
-            &model,
-            &refs,
-            &[(0.0, 0.0); 3],
-            kind,
-            beta,
-            pad,
-            &dev,
-            false,
-        )
-        .unwrap();
+        let base = pair_batch(&model, &refs, &[(0.0, 0.0); 3], obj, pad, &dev, false).unwrap();
         let reference: Vec<(f64, f64)> = base
             .logps
             .iter()
@@ -367,7 +405,7 @@ fn loss_gradient_matches_finite_differences() {
             .map(|(i, l)| (l.policy_chosen + 0.3 * i as f64, l.policy_rejected - 0.2))
             .collect();
         let loss = |backward: bool| {
-            pair_batch(&model, &refs, &reference, kind, beta, pad, &dev, backward).unwrap()
+            pair_batch(&model, &refs, &reference, obj, pad, &dev, backward).unwrap()
         };
         let out = loss(true);
         let grads = out.grads.unwrap();

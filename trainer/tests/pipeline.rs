@@ -179,16 +179,56 @@ fn every_stage_runs_and_a_second_run_resumes() {
         .unwrap();
     assert_eq!(before, after);
 
-    // Another configuration in the same folder is refused.
-    let mut other = config;
+    // Another configuration in the same folder is refused, naming what it would invalidate.
+    let mut other = config.clone();
     other.seed = 4;
     let error = Pipeline::new(other, &run, PipelineOptions::default())
         .err()
-        .expect("refused");
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("another configuration"), "{error}");
     assert!(
-        error.to_string().contains("another configuration"),
+        error.contains("[seed]") && error.contains("data, tokenizer"),
         "{error}"
     );
+
+    // A setting that changes no result is taken as it is.
+    let mut config = config;
+    config.workers += 1;
+    Pipeline::new(config.clone(), &run, PipelineOptions::default()).unwrap();
+
+    // A changed [dpo] invalidates only dpo and eval: refused without --rerun-changed, rerun
+    // with it while every earlier artefact stays.
+    config.dpo.nll_weight = 0.5;
+    let error = Pipeline::new(config.clone(), &run, PipelineOptions::default())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        error.contains("[dpo] changed") && error.contains("dpo, eval"),
+        "{error}"
+    );
+    let modified = |rel: &str| {
+        std::fs::metadata(run.join(rel))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let sft_before = modified("sft/model.gguf");
+    let rerun = PipelineOptions {
+        rerun_changed: true,
+        ..PipelineOptions::default()
+    };
+    let stages = Pipeline::new(config.clone(), &run, rerun)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(stages.len(), STAGES.len());
+    assert_eq!(modified("sft/model.gguf"), sft_before);
+    assert_ne!(modified("dpo/model.gguf"), after);
+    assert!(run.join("eval/table.md").exists());
+    let stored = PipelineConfig::load(&run.join("config.toml")).unwrap();
+    assert_eq!(stored, config);
 }
 
 fn test_records(path: &str) -> usize {
@@ -208,6 +248,7 @@ fn bad_configs_are_named() {
     let options = PipelineOptions {
         progress: false,
         stop_after: Some("nope".into()),
+        rerun_changed: false,
     };
     let error = Pipeline::new(PipelineConfig::default(), dir.path(), options)
         .err()

@@ -17,6 +17,10 @@ pub struct Args {
     /// Stop after this stage (data, tokenizer, base, drafts, refine, sft, samples, dpo, eval).
     #[arg(long)]
     stop_after: Option<String>,
+    /// When the folder's run used another configuration, run again the finished stages the
+    /// change invalidates (changing `[dpo]` reruns dpo and eval) instead of refusing.
+    #[arg(long)]
+    rerun_changed: bool,
     /// CPU threads per model (default: `CANDLE_NUM_THREADS`, else 1).
     #[arg(long)]
     threads: Option<usize>,
@@ -35,6 +39,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let options = PipelineOptions {
         progress: !args.quiet,
         stop_after: args.stop_after,
+        rerun_changed: args.rerun_changed,
     };
     let started = std::time::Instant::now();
     let stages = Pipeline::new(config, &args.out, options)?.run()?;

@@ -331,6 +331,9 @@ struct DpoArgs {
     /// Strength of the pull towards the reference [default: 0.1].
     #[arg(long)]
     beta: Option<f64>,
+    /// Weight of the chosen completion's mean NLL added to the loss (RPO) [default: 0].
+    #[arg(long)]
+    nll_weight: Option<f64>,
     /// Total optimizer steps [default: 200].
     #[arg(long)]
     steps: Option<u64>,
@@ -396,6 +399,7 @@ fn apply_dpo_overrides(mut c: DpoConfig, a: &DpoArgs) -> (DpoConfig, bool) {
         clip = a.clip,
         loss = a.loss,
         beta = a.beta,
+        nll_weight = a.nll_weight,
         eval_every = a.eval_every,
         save_every = a.save_every,
         keep_checkpoints = a.keep,

@@ -12,6 +12,10 @@
 //!
 //! and `∂L/∂π_c = ∂L/∂ref_r = ∂L/∂h`, `∂L/∂π_r = ∂L/∂ref_c = −∂L/∂h`.
 //!
+//! With an NLL weight `α > 0` ([`Objective::nll_weight`], RPO) the loss adds `−α π_c / n_c`,
+//! the chosen completion's mean negative log-likelihood over its `n_c` tokens, so
+//! `∂L/∂π_c` gains `−α / n_c`.
+//!
 //! IPO (Azar et al., 2023) is written there for any log-likelihood ratio; some implementations
 //! average log-probabilities over tokens. This one uses the same sums as DPO, so `h` grows with
 //! completion length and the target margin `1/(2β)` is in summed nats.
@@ -146,6 +150,41 @@ pub fn pair_loss(kind: DpoLoss, beta: f64, lp: &PairLogps) -> PairLoss {
     }
 }
 
+/// What a pair's loss is: the preference loss, its β, and the weight of the chosen
+/// completion's NLL.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Objective {
+    /// The preference loss.
+    pub kind: DpoLoss,
+    /// Strength β.
+    pub beta: f64,
+    /// Weight α of the chosen completion's mean NLL (0: none).
+    pub nll_weight: f64,
+}
+
+impl Objective {
+    /// The objective of a DPO configuration.
+    pub fn of(config: &super::DpoConfig) -> Self {
+        Objective {
+            kind: config.loss,
+            beta: config.beta,
+            nll_weight: config.nll_weight,
+        }
+    }
+
+    /// The loss of a pair with log-probabilities `lp` whose chosen completion has
+    /// `chosen_tokens` tokens, and its gradient.
+    pub fn pair_loss(&self, lp: &PairLogps, chosen_tokens: usize) -> PairLoss {
+        let mut out = pair_loss(self.kind, self.beta, lp);
+        if self.nll_weight > 0.0 {
+            let n = chosen_tokens.max(1) as f64;
+            out.loss -= self.nll_weight * lp.policy_chosen / n;
+            out.grad.policy_chosen -= self.nll_weight / n;
+        }
+        out
+    }
+}
+
 /// Input tensors of a batch: ids, targets, weights.
 fn batch_tensors(batch: &Batch, device: &Device) -> Result<(Tensor, Tensor, Tensor)> {
     let shape = (batch.rows, batch.seq);
@@ -190,17 +229,15 @@ pub struct PairBatch {
 }
 
 /// Runs the policy `model` on the chosen and rejected completions of `pairs` (one padded batch
-/// of `2 · pairs` rows) and computes each pair's loss against `reference` (`(ref_c, ref_r)`
-/// per pair). With `backward`, also the gradient of the summed loss: the per-sequence
-/// derivatives `∂L/∂π` (closed form, f64) weight the log-probability tensor, so one backward
-/// pass gives `Σ_pairs ∂L/∂θ`.
-#[allow(clippy::too_many_arguments)]
+/// of `2 · pairs` rows) and computes each pair's loss (`objective`) against `reference`
+/// (`(ref_c, ref_r)` per pair). With `backward`, also the gradient of the summed loss: the
+/// per-sequence derivatives `∂L/∂π` (closed form, f64) weight the log-probability tensor, so
+/// one backward pass gives `Σ_pairs ∂L/∂θ`.
 pub fn pair_batch(
     model: &Llama,
     pairs: &[&Pair],
     reference: &[(f64, f64)],
-    kind: DpoLoss,
-    beta: f64,
+    objective: Objective,
     pad: u32,
     device: &Device,
     backward: bool,
@@ -228,7 +265,11 @@ pub fn pair_batch(
             reference_rejected: reference[i].1,
         })
         .collect();
-    let losses: Vec<PairLoss> = logps.iter().map(|lp| pair_loss(kind, beta, lp)).collect();
+    let losses: Vec<PairLoss> = logps
+        .iter()
+        .zip(pairs)
+        .map(|(lp, p)| objective.pair_loss(lp, completion_tokens(&p.chosen)))
+        .collect();
     let grads = if backward {
         let coef: Vec<f32> = losses
             .iter()
@@ -246,6 +287,11 @@ pub fn pair_batch(
         grads,
         tokens: batch.tokens,
     })
+}
+
+/// The number of completion tokens of `example` (the positions its log-probability sums).
+pub fn completion_tokens(example: &Example) -> usize {
+    example.ids.len().saturating_sub(example.prompt_len.max(1))
 }
 
 /// Mean loss, rewards, reward accuracy and margin over some pairs.

@@ -26,7 +26,9 @@ pub mod train;
 
 pub use crate::sft::RunOptions;
 pub use data::{load_pairs, Pair, PairFile, PairLoadStats, RefLogps};
-pub use loss::{pair_batch, pair_loss, DpoLoss, PairLogps, PairLoss, RewardStats};
+pub use loss::{
+    completion_tokens, pair_batch, pair_loss, DpoLoss, Objective, PairLogps, PairLoss, RewardStats,
+};
 pub use setup::{prepare, DataFiles, Prepared};
 pub use train::{evaluate, run, DpoSummary, ReferenceSource};
 
@@ -62,6 +64,10 @@ pub struct DpoConfig {
     pub loss: DpoLoss,
     /// Strength β of the KL regularisation towards the reference.
     pub beta: f64,
+    /// Weight α of the chosen completion's mean negative log-likelihood added to the preference
+    /// loss (RPO, Pang et al. 2024: keeps the chosen traces likely while the margin grows;
+    /// 0 = plain DPO).
+    pub nll_weight: f64,
     /// Evaluate on the held-out pairs every this many steps (0: only at the end).
     pub eval_every: u64,
     /// Save a checkpoint every this many steps (0: only at the end).
@@ -88,6 +94,7 @@ impl Default for DpoConfig {
             clip: 1.0,
             loss: DpoLoss::Sigmoid,
             beta: 0.1,
+            nll_weight: 0.0,
             eval_every: 50,
             save_every: 100,
             keep_checkpoints: 3,
@@ -124,6 +131,12 @@ impl DpoConfig {
         }
         if !(self.beta.is_finite() && self.beta > 0.0) {
             bail!("DPO: beta must be positive, got {}", self.beta);
+        }
+        if !(self.nll_weight.is_finite() && self.nll_weight >= 0.0) {
+            bail!(
+                "DPO: nll_weight must be finite and non-negative, got {}",
+                self.nll_weight
+            );
         }
         if !(self.lr.is_finite() && self.lr >= 0.0 && self.min_lr.is_finite()) {
             bail!("DPO: learning rates must be finite and non-negative");

@@ -1,7 +1,7 @@
 //! The DPO training loop.
 
 use super::data::{self, Pair, RefLogps};
-use super::loss::{self, pair_batch, RewardStats};
+use super::loss::{self, pair_batch, Objective, RewardStats};
 use super::state::{self, DpoMetrics, DpoRecord, DpoState};
 use super::{DpoConfig, DpoData, RunOptions, REFERENCE_FILE};
 use crate::checkpoint::{self, TrainState};
@@ -95,8 +95,7 @@ pub fn evaluate(
             model,
             &chunk,
             &refs,
-            config.loss,
-            config.beta,
+            Objective::of(config),
             pad,
             device,
             false,
@@ -354,8 +353,7 @@ pub fn run(
                 &model,
                 &pairs,
                 &refs,
-                config.loss,
-                config.beta,
+                Objective::of(config),
                 data.pad,
                 device,
                 true,

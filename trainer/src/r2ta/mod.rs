@@ -6,6 +6,7 @@
 //! - [`refine`]: stage 2, step-wise audit, refined traces, audit report, preference pairs;
 //! - [`evaluate`]: scoring graders and the comparison table;
 //! - [`pipeline`]: all stages in one run folder, with resume;
+//! - [`rerun`]: which stages a changed configuration invalidates;
 //! - [`card`]: publishing a run's model with its model card.
 
 pub mod card;
@@ -13,4 +14,5 @@ pub mod draft;
 pub mod evaluate;
 pub mod pipeline;
 pub mod refine;
+pub mod rerun;
 pub mod traces;

@@ -28,6 +28,7 @@ use crate::r2ta::evaluate::{
     evaluate_model, evaluate_rules, table_json, table_markdown, table_svg, ModelEval, Row,
 };
 use crate::r2ta::refine::{refine, Pair, Refined};
+use crate::r2ta::rerun;
 use crate::r2ta::traces::{
     gold_records, prompt_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
 };
@@ -254,6 +255,9 @@ pub struct PipelineOptions {
     pub progress: bool,
     /// Stop after this stage (for a partial run; resume later).
     pub stop_after: Option<String>,
+    /// When the run folder's configuration differs, run again the finished stages the change
+    /// invalidates (see [`rerun`](super::rerun)) instead of refusing.
+    pub rerun_changed: bool,
 }
 
 /// A pipeline run in a folder.
@@ -272,6 +276,72 @@ struct StageLog {
 
 fn log_path(dir: &Path) -> PathBuf {
     dir.join("stages.json")
+}
+
+fn read_log(dir: &Path) -> Result<StageLog> {
+    let path = log_path(dir);
+    if !path.exists() {
+        return Ok(StageLog::default());
+    }
+    let text = std::fs::read_to_string(&path)?;
+    serde_json::from_str(&text).with_context(|| format!("{}: unreadable", path.display()))
+}
+
+fn write_log(dir: &Path, log: &StageLog) -> Result<()> {
+    crate::fsutil::write_atomic(
+        &log_path(dir),
+        serde_json::to_string_pretty(log)?.as_bytes(),
+    )
+}
+
+/// Handles a configuration change in the run folder `dir`: refuses it when it invalidates
+/// finished stages (unless `options.rerun_changed`), else forgets those stages and removes
+/// their artefacts.
+fn invalidate(
+    dir: &Path,
+    stored: &Path,
+    change: &rerun::Change,
+    options: &PipelineOptions,
+) -> Result<()> {
+    let Some(first) = change.first_stage else {
+        return Ok(());
+    };
+    let mut log = read_log(dir)?;
+    let stale: Vec<&str> = STAGES[rerun::stage_index(first)..]
+        .iter()
+        .copied()
+        .filter(|s| log.stages.contains_key(*s))
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let sections = change
+        .sections
+        .iter()
+        .map(|s| format!("[{s}]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !options.rerun_changed {
+        bail!(
+            "{} holds a run made with another configuration ({}): {sections} changed, which \
+             invalidates the finished stage(s) {}; pass --rerun-changed to run them again \
+             (their artefacts are replaced) or use another --out folder",
+            dir.display(),
+            stored.display(),
+            stale.join(", ")
+        );
+    }
+    say(
+        options,
+        &format!(
+            "{sections} changed: stage(s) {} run again",
+            stale.join(", ")
+        ),
+    );
+    rerun::remove_outputs_from(dir, first)?;
+    log.stages
+        .retain(|stage, _| rerun::stage_index(stage) < rerun::stage_index(first));
+    write_log(dir, &log)
 }
 
 fn say(options: &PipelineOptions, message: &str) {
@@ -320,12 +390,10 @@ impl Pipeline {
         let text = toml::to_string(&config)?;
         if stored.exists() {
             let before = PipelineConfig::load(&stored)?;
-            if before != config {
-                bail!(
-                    "{} holds a run with another configuration ({}); use another --out folder",
-                    dir.display(),
-                    stored.display()
-                );
+            let change = rerun::change(&before, &config)?;
+            if !change.sections.is_empty() {
+                invalidate(dir, &stored, &change, &options)?;
+                crate::fsutil::write_atomic(&stored, text.as_bytes())?;
             }
         } else {
             crate::fsutil::write_atomic(&stored, text.as_bytes())?;
@@ -344,12 +412,7 @@ impl Pipeline {
     }
 
     fn log(&self) -> Result<StageLog> {
-        let path = log_path(&self.dir);
-        if !path.exists() {
-            return Ok(StageLog::default());
-        }
-        let text = std::fs::read_to_string(&path)?;
-        serde_json::from_str(&text).with_context(|| format!("{}: unreadable", path.display()))
+        read_log(&self.dir)
     }
 
     /// Runs every stage not done yet; returns the stage times in seconds.
@@ -376,10 +439,7 @@ impl Pipeline {
                 .with_context(|| format!("stage {stage}"))?;
                 let seconds = started.elapsed().as_secs_f64();
                 log.stages.insert(stage.to_string(), seconds);
-                crate::fsutil::write_atomic(
-                    &log_path(&self.dir),
-                    serde_json::to_string_pretty(&log)?.as_bytes(),
-                )?;
+                write_log(&self.dir, &log)?;
                 say(&self.options, &format!("[{stage}] {seconds:.0} s"));
             }
             if self.options.stop_after.as_deref() == Some(stage) {
