@@ -11,6 +11,9 @@ use std::path::Path;
 const MAX_ANSWER_TOKENS: usize = 1024;
 
 fn model_grader(spec: &str, path: &str, audit: bool) -> Result<Box<dyn Grader>> {
+    // One thread unless CANDLE_NUM_THREADS says otherwise: candle's default pool spin-waits and
+    // made grading ~10x slower whenever another process used the second core.
+    eerd_trainer::threads::configure(None);
     let path = Path::new(path);
     let gguf = std::fs::read(path)
         .with_context(|| format!("--grader {spec}: cannot read {}", path.display()))?;
