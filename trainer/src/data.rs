@@ -4,6 +4,7 @@
 use crate::rng::Rng;
 use crate::tokenizer::{encode, Specials};
 use anyhow::{bail, Context, Result};
+use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tokenizers::Tokenizer;
@@ -100,6 +101,19 @@ pub fn load_jsonl(
     Ok((examples, stats))
 }
 
+/// FNV-1a hash of tokenized examples (ids and prompt length), to notice changed data on resume.
+pub fn fingerprint<'a>(examples: impl IntoIterator<Item = &'a Example>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for e in examples {
+        for &id in e.ids.iter().chain(std::iter::once(&(e.prompt_len as u32))) {
+            for b in id.to_le_bytes() {
+                h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    h
+}
+
 /// A padded batch, row-major `(rows, seq)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
@@ -117,6 +131,18 @@ pub struct Batch {
     pub target_tokens: usize,
     /// Number of non-padding input tokens.
     pub tokens: usize,
+}
+
+impl Batch {
+    /// The batch as `(rows, seq)` tensors on `device`: input ids, targets, weights.
+    pub fn tensors(&self, device: &Device) -> Result<(Tensor, Tensor, Tensor)> {
+        let shape = (self.rows, self.seq);
+        Ok((
+            Tensor::from_slice(&self.ids, shape, device)?,
+            Tensor::from_slice(&self.targets, shape, device)?,
+            Tensor::from_slice(&self.weights, shape, device)?,
+        ))
+    }
 }
 
 /// Pads `examples` into one batch.

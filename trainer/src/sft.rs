@@ -6,14 +6,14 @@
 //! same weights, bit for bit, as an uninterrupted run.
 
 use crate::checkpoint::{self, TrainState};
-use crate::data::{make_batch, Batch, DataOrder, Example, OrderState};
+use crate::data::{make_batch, DataOrder, Example, OrderState};
 use crate::metrics::{write_svg, MetricsLog, Record};
 use crate::model::llama::{count_params, init_varmap};
 use crate::model::lora::{init_adapters, LoraConfig};
 use crate::model::{Llama, ModelConfig};
 use crate::optim::{AdamW, AdamWConfig, Schedule};
 use anyhow::{bail, Context, Result};
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -113,28 +113,6 @@ pub struct Summary {
     pub checkpoint: PathBuf,
 }
 
-/// FNV-1a hash of the tokenized training data.
-pub fn fingerprint(examples: &[Example]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for e in examples {
-        for &id in e.ids.iter().chain(std::iter::once(&(e.prompt_len as u32))) {
-            for b in id.to_le_bytes() {
-                h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    h
-}
-
-fn batch_tensors(batch: &Batch, device: &Device) -> Result<(Tensor, Tensor, Tensor)> {
-    let shape = (batch.rows, batch.seq);
-    Ok((
-        Tensor::from_slice(&batch.ids, shape, device)?,
-        Tensor::from_slice(&batch.targets, shape, device)?,
-        Tensor::from_slice(&batch.weights, shape, device)?,
-    ))
-}
-
 /// Mean loss per target token of `model` on `examples`, in batches of `batch_size`.
 pub fn evaluate(
     model: &Llama,
@@ -147,7 +125,7 @@ pub fn evaluate(
     for chunk in examples.chunks(batch_size.max(1)) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let batch = make_batch(&refs, pad);
-        let (ids, targets, weights) = batch_tensors(&batch, device)?;
+        let (ids, targets, weights) = batch.tensors(device)?;
         sum += model
             .loss_sum(&ids, &targets, &weights)?
             .to_scalar::<f32>()? as f64;
@@ -178,7 +156,7 @@ pub fn run(
             model_config.max_seq_len
         );
     }
-    let fingerprint = fingerprint(&data.train);
+    let fingerprint = crate::data::fingerprint(&data.train);
     let lengths: Vec<usize> = data.train.iter().map(|e| e.ids.len()).collect();
     let resume_from = if options.resume {
         checkpoint::latest(run_dir)?
@@ -337,7 +315,7 @@ pub fn run(
             let picked = order.next(config.batch_size);
             let refs: Vec<&Example> = picked.iter().map(|&i| &data.train[i]).collect();
             let batch = make_batch(&refs, data.pad);
-            let (ids, targets, weights) = batch_tensors(&batch, device)?;
+            let (ids, targets, weights) = batch.tensors(device)?;
             let loss = model.loss_sum(&ids, &targets, &weights)?;
             loss_sum += loss.to_scalar::<f32>()? as f64;
             optimizer.accumulate(&loss.backward()?)?;

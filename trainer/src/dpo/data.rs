@@ -346,15 +346,5 @@ pub fn write_reference<'a>(
 
 /// FNV-1a hash of the tokenized pairs (to notice changed data on resume).
 pub fn fingerprint(pairs: &[Pair]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in pairs {
-        for e in [&p.chosen, &p.rejected] {
-            for &id in e.ids.iter().chain(std::iter::once(&(e.prompt_len as u32))) {
-                for b in id.to_le_bytes() {
-                    h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-                }
-            }
-        }
-    }
-    h
+    crate::data::fingerprint(pairs.iter().flat_map(|p| [&p.chosen, &p.rejected]))
 }

@@ -185,16 +185,6 @@ impl Objective {
     }
 }
 
-/// Input tensors of a batch: ids, targets, weights.
-fn batch_tensors(batch: &Batch, device: &Device) -> Result<(Tensor, Tensor, Tensor)> {
-    let shape = (batch.rows, batch.seq);
-    Ok((
-        Tensor::from_slice(&batch.ids, shape, device)?,
-        Tensor::from_slice(&batch.targets, shape, device)?,
-        Tensor::from_slice(&batch.weights, shape, device)?,
-    ))
-}
-
 /// The summed completion log-probabilities of `examples` under `model`, in one padded batch:
 /// a differentiable `(rows)` tensor, and the batch (for its token counts).
 pub fn sequence_logps(
@@ -204,7 +194,7 @@ pub fn sequence_logps(
     device: &Device,
 ) -> Result<(Tensor, Batch)> {
     let batch = make_batch(examples, pad);
-    let (ids, targets, weights) = batch_tensors(&batch, device)?;
+    let (ids, targets, weights) = batch.tensors(device)?;
     let logits = model.forward(&ids)?;
     let (b, t, v) = logits.dims3()?;
     let nll = weighted_cross_entropy(
