@@ -21,7 +21,7 @@
 //! `E EMPLOYEE: *Ssn, Name(Fname, Minit, Lname), Salary, /Age` and its WORKS_FOR
 //! `R WORKS_FOR: EMPLOYEE=N, DEPARTMENT=1`.
 
-use crate::model::{Attribute, Diagram, Disjointness, KeyKind};
+use crate::model::{Attribute, Diagram, Disjointness, Entity, KeyKind, Specialization, UnionType};
 use crate::print::cardinality_label;
 use std::fmt::Write;
 
@@ -29,15 +29,26 @@ use std::fmt::Write;
 pub fn compact(diagram: &Diagram) -> String {
     let mut out = String::new();
     for entity in &diagram.entities {
-        out.push(if entity.weak { 'W' } else { 'E' });
-        out.push(' ');
-        out.push_str(&entity.name);
-        if !entity.attributes.is_empty() {
-            out.push_str(": ");
-            write_attributes(&mut out, &entity.attributes);
-        }
+        out.push_str(&entity_line(entity));
         out.push('\n');
     }
+    for name in relationship_names(diagram) {
+        out.push_str(&relationship_line(diagram, name));
+        out.push('\n');
+    }
+    for spec in &diagram.specializations {
+        out.push_str(&specialization_line(spec));
+        out.push('\n');
+    }
+    for union in &diagram.unions {
+        out.push_str(&union_line(union));
+        out.push('\n');
+    }
+    out
+}
+
+/// The names of `diagram`'s relationships: declared ones in order, then those only links name.
+pub fn relationship_names(diagram: &Diagram) -> Vec<&str> {
     let mut names: Vec<&str> = diagram
         .relationships
         .iter()
@@ -48,56 +59,75 @@ pub fn compact(diagram: &Diagram) -> String {
             names.push(&link.relationship);
         }
     }
-    for name in names {
-        let relationship = diagram.relationships.iter().find(|r| r.name == name);
-        let identifying = relationship.is_some_and(|r| r.identifying);
-        out.push(if identifying { 'I' } else { 'R' });
-        out.push(' ');
-        out.push_str(name);
-        out.push(':');
-        let mut first = true;
-        for link in diagram.links.iter().filter(|l| l.relationship == name) {
-            out.push_str(if first { " " } else { ", " });
-            first = false;
-            out.push_str(&link.entity);
-            out.push(if link.is_total() { '=' } else { '-' });
-            if let Some(c) = link.cardinality {
-                out.push_str(&cardinality_label(c));
-            }
-            if let Some(role) = &link.role {
-                let _ = write!(out, ":{role}");
-            }
-        }
-        if let Some(r) = relationship.filter(|r| !r.attributes.is_empty()) {
-            out.push_str("; ");
-            write_attributes(&mut out, &r.attributes);
-        }
-        out.push('\n');
-    }
-    for spec in &diagram.specializations {
-        let total = if spec.total { '=' } else { '-' };
-        let symbol = match spec.disjointness {
-            Some(Disjointness::Disjoint) => "d",
-            Some(Disjointness::Overlapping) => "o",
-            None => "",
-        };
-        let _ = writeln!(
-            out,
-            "S {} {total}{symbol}: {}",
-            spec.superclass,
-            spec.subclasses.join(", ")
-        );
-    }
-    for union in &diagram.unions {
-        let total = if union.total { '=' } else { '-' };
-        let _ = writeln!(
-            out,
-            "U {} {total}: {}",
-            union.category,
-            union.superclasses.join(", ")
-        );
+    names
+}
+
+/// One entity's compact line (without the line break).
+pub fn entity_line(entity: &Entity) -> String {
+    let mut out = String::new();
+    out.push(if entity.weak { 'W' } else { 'E' });
+    out.push(' ');
+    out.push_str(&entity.name);
+    if !entity.attributes.is_empty() {
+        out.push_str(": ");
+        write_attributes(&mut out, &entity.attributes);
     }
     out
+}
+
+/// The compact line of the relationship `name` of `diagram`: its sides (from the links) and
+/// attributes (without the line break).
+pub fn relationship_line(diagram: &Diagram, name: &str) -> String {
+    let mut out = String::new();
+    let relationship = diagram.relationships.iter().find(|r| r.name == name);
+    let identifying = relationship.is_some_and(|r| r.identifying);
+    out.push(if identifying { 'I' } else { 'R' });
+    out.push(' ');
+    out.push_str(name);
+    out.push(':');
+    let mut first = true;
+    for link in diagram.links.iter().filter(|l| l.relationship == name) {
+        out.push_str(if first { " " } else { ", " });
+        first = false;
+        out.push_str(&link.entity);
+        out.push(if link.is_total() { '=' } else { '-' });
+        if let Some(c) = link.cardinality {
+            out.push_str(&cardinality_label(c));
+        }
+        if let Some(role) = &link.role {
+            let _ = write!(out, ":{role}");
+        }
+    }
+    if let Some(r) = relationship.filter(|r| !r.attributes.is_empty()) {
+        out.push_str("; ");
+        write_attributes(&mut out, &r.attributes);
+    }
+    out
+}
+
+/// One specialization's compact line (without the line break).
+pub fn specialization_line(spec: &Specialization) -> String {
+    let total = if spec.total { '=' } else { '-' };
+    let symbol = match spec.disjointness {
+        Some(Disjointness::Disjoint) => "d",
+        Some(Disjointness::Overlapping) => "o",
+        None => "",
+    };
+    format!(
+        "S {} {total}{symbol}: {}",
+        spec.superclass,
+        spec.subclasses.join(", ")
+    )
+}
+
+/// One union type's compact line (without the line break).
+pub fn union_line(union: &UnionType) -> String {
+    let total = if union.total { '=' } else { '-' };
+    format!(
+        "U {} {total}: {}",
+        union.category,
+        union.superclasses.join(", ")
+    )
 }
 
 fn write_attributes(out: &mut String, attributes: &[Attribute]) {

@@ -4,11 +4,12 @@
 //! - [`draw()`]: the diagram laid out by a graph-layout library, as geometry for SVG;
 //! - [`Grader`]: the quantized model (GGUF + tokenizer from bytes) grading a student diagram
 //!   against a reference, streaming text per token with cancellation (runs in a Web Worker);
-//! - [`build_prompt`] / [`read_completion`]: the trace format ([`eerd::trace`]) and the
-//!   inference-time audit ([`eerd::audit::check_findings`]), for the page's Stop path and tests.
+//! - [`focus_prompts`] / [`read_completion`]: the trace format ([`eerd::trace`]) and the
+//!   inference-time audit ([`eerd::audit::check_findings`]), for the page's Stop path, the
+//!   benchmark and tests.
 //!
-//! Grading is the shared [`eerd::runtime::ModelGrader`] (prompt, generation, completion parsing,
-//! audit) — the same code the native evaluation scores. Everything returns JSON strings; the page
+//! Grading is the shared [`eerd::runtime::ModelGrader`] (one focused prompt per reference
+//! element, generation, completion parsing, audit) — the same code the native evaluation scores. Everything returns JSON strings; the page
 //! builds the DOM with `textContent` only.
 
 mod draw;
@@ -81,20 +82,17 @@ fn parse_named(what: &str, text: &str) -> Result<eerd::Diagram, String> {
     })
 }
 
-/// The model prompt for a reference and a student diagram (texts).
+/// The focused step prompts for a reference and a student diagram (texts), as a JSON array of
+/// strings in step order.
 #[wasm_bindgen]
-pub fn build_prompt(
-    reference: &str,
-    student: &str,
-    requirements: Option<String>,
-) -> Result<String, JsError> {
+pub fn focus_prompts(reference: &str, student: &str) -> Result<String, JsError> {
     let reference = parse_named("reference", reference).map_err(|e| JsError::new(&e))?;
     let student = parse_named("student", student).map_err(|e| JsError::new(&e))?;
-    Ok(eerd::trace::prompt(
-        &reference,
-        &student,
-        requirements.as_deref(),
-    ))
+    let prompts: Vec<String> = eerd::trace::focus_steps(&Lexicon::builtin(), &reference, &student)
+        .into_iter()
+        .map(|s| s.prompt)
+        .collect();
+    Ok(json(&prompts))
 }
 
 /// A malformed line of a completion.
@@ -243,9 +241,7 @@ impl Grader {
     pub fn new(gguf: &[u8], tokenizer: &[u8]) -> Result<Grader, JsError> {
         let model = Model::from_bytes(gguf, tokenizer).map_err(|e| JsError::new(&e.to_string()))?;
         let (context_length, vocab_size) = (model.context_length(), model.vocab_size());
-        let inner = ModelGrader::new(model, "web")
-            .with_audit(true)
-            .with_requirements(true);
+        let inner = ModelGrader::new(model, "web").with_audit(true);
         Ok(Grader {
             inner: Some(inner),
             context_length,
@@ -261,15 +257,14 @@ impl Grader {
         }))
     }
 
-    /// Grades `student` against `reference` (diagram texts; `requirements` goes into the prompt
-    /// when given — only for models trained that way), generating at most `max_tokens` greedily
-    /// and calling `on_token(text, count)` after every token (return `true` to stop). Returns a
-    /// [`GradeResult`] as JSON.
+    /// Grades `student` against `reference` (diagram texts), one focused step per reference
+    /// element, generating at most `max_tokens` greedily for each step's verdict (the runtime
+    /// caps it at 64) and calling `on_token(text, count)` with every piece of the completion
+    /// (return `true` to stop). Returns a [`GradeResult`] as JSON.
     pub fn grade(
         &mut self,
         reference: &str,
         student: &str,
-        requirements: Option<String>,
         max_tokens: usize,
         on_token: &js_sys::Function,
     ) -> Result<String, JsError> {
@@ -287,7 +282,7 @@ impl Grader {
             Submission {
                 reference: &reference,
                 student: &student,
-                requirements: requirements.as_deref(),
+                requirements: None,
             },
             callback(on_token),
         );

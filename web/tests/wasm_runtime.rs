@@ -64,6 +64,91 @@ fn bad_bytes_are_errors_not_panics() {
     assert!(Model::from_bytes(GGUF, b"{").is_err());
 }
 
+/// The shared model grader runs one focused step per reference element: the streamed pieces
+/// make the completion text, which has a line per step and the findings block; a cancel stops
+/// it after the token it asked for, without a findings block.
+#[test]
+fn focused_grading_streams_every_step_and_cancels() {
+    use eerd::grade::Submission;
+    use eerd::runtime::ModelGrader;
+    let reference = eerd::parse(include_str!(
+        "../../static/assignments/company/reference.puml"
+    ))
+    .unwrap();
+    let student = reference.clone();
+    let steps = eerd::trace::focus_steps(&eerd::lexicon::Lexicon::builtin(), &reference, &student);
+    let mut grader = ModelGrader::new(Model::from_bytes(GGUF, TOKENIZER).unwrap(), "tiny");
+    let submission = Submission {
+        reference: &reference,
+        student: &student,
+        requirements: None,
+    };
+    let mut streamed = String::new();
+    let graded = grader
+        .run(submission, |event| {
+            streamed.push_str(event.text);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(streamed, graded.generation.text);
+    assert_eq!(graded.generation.stop, StopReason::Eos);
+    assert!(graded.parsed.has_findings_block);
+    let step_lines = streamed.lines().filter(|l| l.contains(" | ")).count();
+    assert!(step_lines >= steps.len(), "{streamed}");
+    assert!(streamed.starts_with("Steps:\n1. entity "), "{streamed}");
+    let mut last = 0;
+    let cancelled = grader
+        .run(submission, |event| {
+            last = event.count;
+            if event.count >= 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(cancelled.generation.stop, StopReason::Cancelled);
+    assert_eq!(cancelled.generation.tokens.len(), 3);
+    assert_eq!(last, 3);
+    assert!(!cancelled.parsed.has_findings_block);
+}
+
+/// A claim's path is held to the step's element: kept when it is one of the element's paths,
+/// else the only fitting one or the model's likeliest; other verdicts are left alone.
+#[test]
+fn claim_paths_are_held_to_the_step_element() {
+    use eerd::runtime::constrain_paths;
+    let reference = eerd::parse(include_str!(
+        "../../static/assignments/company/reference.puml"
+    ))
+    .unwrap();
+    let steps =
+        eerd::trace::focus_steps(&eerd::lexicon::Lexicon::builtin(), &reference, &reference);
+    let step = steps
+        .iter()
+        .find(|s| s.reference.to_string() == "EMPLOYEE")
+        .unwrap();
+    let mut model = Model::from_bytes(GGUF, TOKENIZER).unwrap();
+    let ids = model.prompt_ids(&step.prompt).unwrap();
+    let mut fix = |verdict: &str| constrain_paths(&mut model, &ids, step, verdict).unwrap();
+    assert_eq!(fix("wrong_key PROJECT"), "wrong_key EMPLOYEE");
+    assert_eq!(
+        fix("missing_attribute EMPLOYEE.Salary"),
+        "missing_attribute EMPLOYEE.Salary"
+    );
+    let chosen = fix("missing_attribute PROJECT.Salary");
+    let path = chosen.strip_prefix("missing_attribute ").unwrap();
+    assert!(path.starts_with("EMPLOYEE."), "{chosen}");
+    assert!(step.paths.iter().any(|p| p.to_string() == path), "{chosen}");
+    assert_eq!(fix("ok"), "ok");
+    assert_eq!(fix("nonsense"), "nonsense");
+    assert_eq!(fix("wrong_cardinality A/B"), "wrong_cardinality A/B");
+    assert_eq!(
+        fix("wrong_key X; weak_entity Y"),
+        "wrong_key EMPLOYEE; weak_entity EMPLOYEE"
+    );
+}
+
 /// The exported grader end to end, with JavaScript callbacks: one that lets it finish, one that
 /// stops after 2 tokens.
 #[cfg(target_arch = "wasm32")]
@@ -74,18 +159,14 @@ fn the_grader_streams_to_javascript_and_stops() {
     let mut grader = eerd_web::Grader::new(GGUF, TOKENIZER).unwrap();
     let go_on = js_sys::Function::new_with_args("piece, count", "return false;");
     let full: serde_json::Value =
-        serde_json::from_str(&grader.grade(reference, &student, None, 40, &go_on).unwrap())
-            .unwrap();
+        serde_json::from_str(&grader.grade(reference, &student, 40, &go_on).unwrap()).unwrap();
     let n = full["generated_tokens"].as_u64().unwrap();
     assert!(n > 2, "the tiny model wrote {n} tokens");
     assert!(full["findings"].is_array() && full["text"].is_string());
     let stop_at_two = js_sys::Function::new_with_args("piece, count", "return count >= 2;");
-    let out: serde_json::Value = serde_json::from_str(
-        &grader
-            .grade(reference, &student, None, 40, &stop_at_two)
-            .unwrap(),
-    )
-    .unwrap();
+    let out: serde_json::Value =
+        serde_json::from_str(&grader.grade(reference, &student, 40, &stop_at_two).unwrap())
+            .unwrap();
     assert_eq!(out["stop"], "cancelled");
     assert_eq!(out["generated_tokens"], 2);
 }

@@ -266,8 +266,8 @@ export class Engine {
   }
 
   /** Grades; resolves to the worker's result (findings, text, stop, timing…). */
-  grade({ reference, student, requirements = null, maxTokens = 1024 }, onToken) {
-    return this.run({ type: 'grade', reference, student, requirements, maxTokens }, onToken);
+  grade({ reference, student, maxTokens = 64 }, onToken) {
+    return this.run({ type: 'grade', reference, student, maxTokens }, onToken);
   }
 
   /** Raw generation (benchmarks). */

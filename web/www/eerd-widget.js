@@ -296,13 +296,10 @@ export class EerdGrader extends HTMLElement {
       this.el.reasoning.scrollTop = this.el.reasoning.scrollHeight;
     };
     let count = 0;
-    // A model trained with the requirements in its prompt says so in its card.
-    const card = this.engine.files.card || {};
     const grading = this.engine.grade({
       reference: this.reference,
       student,
-      requirements: card.prompt_requirements === true ? this.requirements : null,
-      maxTokens: Number(this.getAttribute('max-tokens')) || 1024,
+      maxTokens: Number(this.getAttribute('max-tokens')) || 64,
     }, (piece, n) => {
       count = n;
       pendingText += piece;

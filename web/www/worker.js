@@ -3,7 +3,7 @@
 // per-token callback reads; without one, the page terminates this worker instead.
 //
 // Messages in:  {type: 'load', gguf, tokenizer, stop}
-//               {type: 'grade', id, reference, student, requirements, maxTokens}
+//               {type: 'grade', id, reference, student, maxTokens}   (maxTokens: per step)
 //               {type: 'generate', id, prompt, maxTokens}          (benchmarks)
 // Messages out: {type: 'ready', info, ms} | {type: 'token', id, piece, count}
 //               {type: 'done', id, result, timing} | {type: 'error', id, message}
@@ -25,7 +25,7 @@ function run(m) {
     return stopFlag !== null && Atomics.load(stopFlag, 0) === 1;
   };
   const out = m.type === 'grade'
-    ? grader.grade(m.reference, m.student, m.requirements ?? undefined, m.maxTokens, onToken)
+    ? grader.grade(m.reference, m.student, m.maxTokens, onToken)
     : grader.generate(m.prompt, m.maxTokens, onToken);
   const end = performance.now();
   const result = JSON.parse(out);

@@ -1,13 +1,207 @@
-//! The model grader: prompt → generated trace → findings, with the optional inference-time
-//! audit. Native evaluation and the browser use the same code.
+//! The model grader: one [focused](crate::trace::FocusStep) prompt per reference element → the
+//! step verdicts → the trace and its findings, with the optional inference-time audit. Native
+//! evaluation, drafting and the browser use the same code.
 
-use super::{GenerateOptions, Generation, Model, Result, TokenEvent};
+use super::{GenerateOptions, Generation, Model, Result, Sampling, StopReason, TokenEvent};
 use crate::audit::{check_findings, CheckedFinding};
 use crate::finding::Finding;
 use crate::grade::{GradeError, Grader, Submission};
 use crate::lexicon::Lexicon;
-use crate::trace::{parse_completion, prompt, ParsedTrace};
+use crate::path::ElementPath;
+use crate::trace::{
+    findings_block, focus_steps, parse_completion, read_verdict, step_header, verdict_text, Claim,
+    FocusStep, ParsedTrace,
+};
 use std::ops::ControlFlow;
+
+/// Most tokens of one step's verdict unless the options ask for fewer.
+pub const STEP_MAX_TOKENS: usize = 64;
+
+/// Appends `piece` to `text` and streams it as a text-only event.
+fn emit(
+    text: &mut String,
+    piece: &str,
+    count: usize,
+    on_token: &mut dyn FnMut(&TokenEvent) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    text.push_str(piece);
+    on_token(&TokenEvent {
+        token: None,
+        text: piece,
+        count,
+    })
+}
+
+/// The verdict with each claim's path held to what the step's element has: a path the model
+/// wrote is kept when it names the element, one of its attributes or one of its sides (as the
+/// category requires); otherwise the only such path, or among several the one that makes the
+/// verdict most likely under the model (`prompt_ids`: the step's prompt as the model reads
+/// it). Malformed verdicts, and categories no path of the
+/// element fits, are left as they are (the parser and the audit report them).
+pub fn constrain_paths(
+    model: &mut Model,
+    prompt_ids: &[u32],
+    step: &FocusStep,
+    verdict: &str,
+) -> Result<String> {
+    let Some(claims) = read_verdict(verdict) else {
+        return Ok(verdict.to_string());
+    };
+    if claims.is_empty() {
+        return Ok(verdict.to_string());
+    }
+    let mut chosen: Vec<Claim> = Vec::new();
+    for claim in claims {
+        let candidates = step.paths_for(claim.category);
+        let element = if candidates.is_empty() || candidates.contains(&&claim.element) {
+            claim.element
+        } else if candidates.len() == 1 {
+            candidates[0].clone()
+        } else {
+            let mut best: Option<(f32, &ElementPath)> = None;
+            for path in candidates {
+                let mut trial = chosen.clone();
+                trial.push(Claim {
+                    category: claim.category,
+                    element: path.clone(),
+                });
+                let ids = model.encode(&verdict_text(&trial))?;
+                let score = completion_logprob(model, prompt_ids, &ids)?;
+                if best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, path));
+                }
+            }
+            best.map(|(_, p)| p.clone()).unwrap_or(claim.element)
+        };
+        let claim = Claim {
+            category: claim.category,
+            element,
+        };
+        if !chosen.contains(&claim) {
+            chosen.push(claim);
+        }
+    }
+    Ok(verdict_text(&chosen))
+}
+
+/// The log-probability of `completion` after `prompt_ids` (the model's end token excluded).
+fn completion_logprob(model: &mut Model, prompt_ids: &[u32], completion: &[u32]) -> Result<f32> {
+    let mut logits = model.step(prompt_ids, 0)?;
+    let mut total = 0.0;
+    for (i, &id) in completion.iter().enumerate() {
+        total += log_softmax_at(&logits, id);
+        if i + 1 < completion.len() {
+            logits = model.step(&[id], prompt_ids.len() + i)?;
+        }
+    }
+    Ok(total)
+}
+
+fn log_softmax_at(logits: &[f32], id: u32) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+    logits
+        .get(id as usize)
+        .map_or(f32::NEG_INFINITY, |l| l - max - sum.ln())
+}
+
+/// Runs the focused `steps` one after the other: each step's header is streamed as text
+/// (`token: None`), then an event per generated token (empty text), then the step's verdict
+/// with its paths [held to the element](constrain_paths), then the findings block. Sampled
+/// steps each get their own seed (the options' seed plus the step's index). `options.max_tokens`
+/// limits each step's verdict. A `Break` from `on_token` stops after the current token; the
+/// text so far is returned with [`StopReason::Cancelled`] and no findings block.
+///
+/// The returned [`Generation`] holds the whole completion text (steps and findings), every
+/// generated token, and the prompt tokens of all steps.
+pub fn generate_focused(
+    model: &mut Model,
+    steps: &[FocusStep],
+    options: &GenerateOptions,
+    mut on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
+) -> Result<Generation> {
+    let mut text = String::new();
+    let mut tokens: Vec<u32> = Vec::new();
+    let mut prompt_tokens = 0;
+    let mut verdicts = Vec::with_capacity(steps.len());
+    let mut stopped = emit(&mut text, "Steps:\n", 0, &mut on_token).is_break();
+    for (i, step) in steps.iter().enumerate() {
+        if stopped {
+            break;
+        }
+        if emit(
+            &mut text,
+            &step_header(i + 1, step),
+            tokens.len(),
+            &mut on_token,
+        )
+        .is_break()
+        {
+            stopped = true;
+            break;
+        }
+        let ids = model.prompt_ids(&step.prompt)?;
+        prompt_tokens += ids.len();
+        let room = model.context_length().saturating_sub(ids.len());
+        let step_options = GenerateOptions {
+            max_tokens: options.max_tokens.min(STEP_MAX_TOKENS).min(room),
+            sampling: match &options.sampling {
+                Sampling::TopP {
+                    temperature,
+                    top_p,
+                    top_k,
+                    seed,
+                } => Sampling::TopP {
+                    temperature: *temperature,
+                    top_p: *top_p,
+                    top_k: *top_k,
+                    seed: seed.wrapping_add(i as u64),
+                },
+                other => other.clone(),
+            },
+            stop: vec!["\n".to_string()],
+        };
+        let before = tokens.len();
+        // Each token is reported (for progress and cancelling); the verdict's text is streamed
+        // once its paths are settled.
+        let generation = model.generate(&ids, &step_options, |event| {
+            let flow = on_token(&TokenEvent {
+                token: event.token,
+                text: "",
+                count: before + event.count,
+            });
+            if flow.is_break() {
+                stopped = true;
+            }
+            flow
+        })?;
+        tokens.extend(&generation.tokens);
+        let verdict = if stopped {
+            generation.text
+        } else {
+            constrain_paths(model, &ids, step, &generation.text)?
+        };
+        let line = format!("{verdict}\n");
+        verdicts.push(verdict);
+        if emit(&mut text, &line, tokens.len(), &mut on_token).is_break() {
+            stopped = true;
+        }
+    }
+    if !stopped {
+        let block = findings_block(steps, &verdicts);
+        stopped = emit(&mut text, &block, tokens.len(), &mut on_token).is_break();
+    }
+    Ok(Generation {
+        text,
+        tokens,
+        stop: if stopped {
+            StopReason::Cancelled
+        } else {
+            StopReason::Eos
+        },
+        prompt_tokens,
+    })
+}
 
 /// Everything one grading produced.
 #[derive(Debug, Clone)]
@@ -27,28 +221,27 @@ pub struct ModelGrader {
     model: Model,
     name: String,
     options: GenerateOptions,
-    audit: Option<Lexicon>,
-    with_requirements: bool,
+    audit: bool,
+    lexicon: Lexicon,
 }
 
 impl ModelGrader {
-    /// A grader using `model` greedily, with up to the whole context for the answer and no
-    /// audit; `name` is shown in reports.
+    /// A grader using `model` greedily, with up to [`STEP_MAX_TOKENS`] a step and no audit;
+    /// `name` is shown in reports.
     pub fn new(model: Model, name: impl Into<String>) -> Self {
-        let max_tokens = model.context_length();
         ModelGrader {
             model,
             name: name.into(),
             options: GenerateOptions {
-                max_tokens,
+                max_tokens: STEP_MAX_TOKENS,
                 ..GenerateOptions::default()
             },
-            audit: None,
-            with_requirements: false,
+            audit: false,
+            lexicon: Lexicon::builtin(),
         }
     }
 
-    /// Sets the generation options (sampling, token limit).
+    /// Sets the generation options (sampling, token limit of each step's verdict).
     pub fn with_options(mut self, options: GenerateOptions) -> Self {
         self.options = options;
         self
@@ -61,13 +254,7 @@ impl ModelGrader {
 
     /// Turns the inference-time audit on ([`check_findings`]) with the built-in lexicon.
     pub fn with_audit(mut self, on: bool) -> Self {
-        self.audit = on.then(Lexicon::builtin);
-        self
-    }
-
-    /// Puts the requirements text in the prompt (only for models trained that way).
-    pub fn with_requirements(mut self, on: bool) -> Self {
-        self.with_requirements = on;
+        self.audit = on;
         self
     }
 
@@ -76,39 +263,33 @@ impl ModelGrader {
         &mut self.model
     }
 
-    /// Grades one submission, calling `on_token` for every generated token (a `Break` stops
-    /// generation; what was generated so far is still parsed).
+    /// Grades one submission, calling `on_token` for every piece of the completion (step
+    /// headers, generated tokens, the findings block; a `Break` stops generation; what was
+    /// generated so far is still parsed). The requirements text is not used: focused prompts
+    /// hold the diagrams only.
     pub fn run(
         &mut self,
         submission: Submission<'_>,
         on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
     ) -> Result<Graded> {
-        let requirements = submission.requirements.filter(|_| self.with_requirements);
-        let text = prompt(submission.reference, submission.student, requirements);
-        let ids = self.model.prompt_ids(&text)?;
-        let room = self.model.context_length().saturating_sub(ids.len());
-        let options = GenerateOptions {
-            max_tokens: self.options.max_tokens.min(room),
-            ..self.options.clone()
-        };
-        let generation = self.model.generate(&ids, &options, on_token)?;
+        let steps = focus_steps(&self.lexicon, submission.reference, submission.student);
+        let generation = generate_focused(&mut self.model, &steps, &self.options, on_token)?;
         let parsed = parse_completion(&generation.text);
-        let (findings, checked) = match &self.audit {
-            Some(lexicon) => {
-                let checked = check_findings(
-                    lexicon,
-                    submission.reference,
-                    submission.student,
-                    &parsed.trace.findings,
-                );
-                let kept = checked
-                    .iter()
-                    .filter(|c| c.dropped.is_none())
-                    .map(|c| c.finding.clone())
-                    .collect();
-                (kept, checked)
-            }
-            None => (parsed.trace.findings.clone(), Vec::new()),
+        let (findings, checked) = if self.audit {
+            let checked = check_findings(
+                &self.lexicon,
+                submission.reference,
+                submission.student,
+                &parsed.trace.findings,
+            );
+            let kept = checked
+                .iter()
+                .filter(|c| c.dropped.is_none())
+                .map(|c| c.finding.clone())
+                .collect();
+            (kept, checked)
+        } else {
+            (parsed.trace.findings.clone(), Vec::new())
         };
         Ok(Graded {
             generation,

@@ -165,7 +165,7 @@ pub fn parse_completion(text: &str) -> ParsedTrace {
     parsed
 }
 
-type FieldError = (usize, String);
+pub(super) type FieldError = (usize, String);
 
 /// Splits `line` at " | " into exactly `n` fields with their 1-based starting columns.
 fn split_fields(line: &str, n: usize) -> Result<Vec<(usize, &str)>, FieldError> {
@@ -228,21 +228,7 @@ fn parse_step(line: &str) -> Result<(usize, Step), FieldError> {
     let reference = parse_path(head_col + offset + kind_word.len() + 1, reference)?;
     let student = parse_student(fields[1].1);
     let (verdict_col, verdict) = fields[2];
-    let mut claims = Vec::new();
-    if verdict.trim() != "ok" {
-        let mut col = verdict_col + offset;
-        for part in verdict.split("; ") {
-            let (category, path) = part.trim().split_once(' ').ok_or((
-                col,
-                format!("expected 'ok' or CATEGORY PATH, found '{part}'"),
-            ))?;
-            claims.push(Claim {
-                category: parse_category(col, category)?,
-                element: parse_path(col + category.len() + 1, path)?,
-            });
-            col += part.chars().count() + 2;
-        }
-    }
+    let claims = parse_verdict(verdict_col + offset, verdict)?;
     Ok((
         number,
         Step {
@@ -252,6 +238,28 @@ fn parse_step(line: &str) -> Result<(usize, Step), FieldError> {
             claims,
         },
     ))
+}
+
+/// Parses a step's verdict (`ok` or `CATEGORY PATH {"; " CATEGORY PATH}`) that starts at
+/// `column`; errors carry the column of the faulty claim.
+pub(super) fn parse_verdict(column: usize, verdict: &str) -> Result<Vec<Claim>, FieldError> {
+    let mut claims = Vec::new();
+    if verdict.trim() == "ok" {
+        return Ok(claims);
+    }
+    let mut col = column;
+    for part in verdict.split("; ") {
+        let (category, path) = part.trim().split_once(' ').ok_or((
+            col,
+            format!("expected 'ok' or CATEGORY PATH, found '{part}'"),
+        ))?;
+        claims.push(Claim {
+            category: parse_category(col, category)?,
+            element: parse_path(col + category.len() + 1, path)?,
+        });
+        col += part.chars().count() + 2;
+    }
+    Ok(claims)
 }
 
 fn parse_finding(line: &str) -> Result<Finding, FieldError> {

@@ -1,9 +1,10 @@
-//! The grading trace: what a model reads (the prompt) and writes (the completion).
+//! The grading trace: what a model reads (the prompts) and writes (the completion).
 //!
-//! The prompt holds a fixed task header, the reference and student diagrams in the
-//! [compact form](crate::compact), and optionally the assignment's requirements. The completion
-//! is a list of numbered reasoning steps, one per reference element (what the reference has, the
-//! student's matching element, the verdict), then the findings block:
+//! The model answers one [focused prompt](focus) per reference element: the element's compact
+//! line, the student's matching line and the evidence elsewhere. Its answers, the step
+//! verdicts, make the completion: a list of numbered reasoning steps, one per reference element
+//! (what the reference has, the student's matching element, the verdict), then the findings
+//! block:
 //!
 //! ```text
 //! completion = "Steps:\n" {step "\n"} "Findings:" (" none\n" | "\n" {finding "\n"})
@@ -20,18 +21,24 @@
 //! attribute to its owner, a side to its relationship), and the findings are exactly the steps'
 //! claims, in order — [`Trace::is_consistent`] checks it.
 //!
-//! - [`prompt()`]: the prompt for a reference and a student diagram;
+//! - [`focus_steps`]: the steps and their prompts; [`completion_text`]: verdicts → completion;
+//!   [`examples`]: a trace → (prompt, verdict) training examples;
 //! - [`Trace::render`] / [`parse_completion`]: trace ↔ completion text (the parser reports every
 //!   malformed line with its line and column and never panics);
 //! - [`gold_trace`]: the true trace of a labelled record.
 
 mod completion;
+mod focus;
 mod gold;
 mod prompt;
 
 pub use completion::{parse_completion, ParsedTrace, TraceError};
+pub use focus::{
+    completion_text, examples, explanation, findings_block, focus_steps, read_verdict, step_header,
+    verdict_text, FocusStep, FOCUS_HEADER,
+};
 pub use gold::{gold_trace, step_of};
-pub use prompt::{escape_special, prompt, TASK_HEADER};
+pub use prompt::escape_special;
 
 use crate::finding::{Category, Finding};
 use crate::path::ElementPath;

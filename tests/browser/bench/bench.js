@@ -34,7 +34,7 @@ window.benchOurs = async ({ model, runs, decodeTokens, reference, student }) => 
   }
   out.warm_load_ms = median(warm);
   out.init_ms = engine.initMs;
-  const prompt = wasm.build_prompt(reference, student, undefined);
+  const prompt = JSON.parse(wasm.focus_prompts(reference, student))[0];
   out.prompt = prompt;
   const decode = [];
   const prefill = [];
@@ -54,7 +54,7 @@ window.benchOurs = async ({ model, runs, decodeTokens, reference, student }) => 
   let last = null;
   for (let i = 0; i < runs; i++) {
     t0 = performance.now();
-    last = await engine.grade({ reference, student, maxTokens: 2048 });
+    last = await engine.grade({ reference, student, maxTokens: 64 });
     grade.push(performance.now() - t0);
   }
   out.grade_ms = median(grade);

@@ -2,16 +2,19 @@
 //! stage 1, draft completions from a base model.
 
 use anyhow::{bail, Result};
+use eerd::lexicon::Lexicon;
 use eerd_trainer::endpoint::{Api, Endpoint, EndpointConfig};
-use eerd_trainer::r2ta::draft::{default_template, draft_all, DraftOptions, DraftSource};
-use eerd_trainer::r2ta::traces::{prompt_records, read_records, write_jsonl};
+use eerd_trainer::r2ta::draft::{
+    default_template, draft_all, focus_jobs, DraftOptions, DraftSource,
+};
+use eerd_trainer::r2ta::traces::{read_records, write_jsonl};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `eerd draft`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A labelled data set (JSONL records); its prompts are drafted.
+    /// A labelled data set (JSONL records); each record's focused steps are drafted.
     #[arg(long)]
     data: PathBuf,
     /// Where to write the drafts (JSONL `{"id", "sample", "completion", "tokens", "stop"}`).
@@ -27,7 +30,8 @@ pub struct Args {
     /// The endpoint's API: `completions` (raw prompt) or `chat` (prompt as a user message).
     #[arg(long, default_value = "completions")]
     api: String,
-    /// The text sent to the endpoint, `{prompt}` replaced by the prompt (default: the prompt then
+    /// The text sent to the endpoint for each step, `{prompt}` replaced by the step's prompt
+    /// (default: the prompt then
     /// `<|prompt_end|>` for completions — our models' form, the server adds `<|bos|>` — and the
     /// bare prompt for chat).
     #[arg(long)]
@@ -44,8 +48,8 @@ pub struct Args {
     /// Nucleus mass.
     #[arg(long, default_value_t = 0.95)]
     top_p: f32,
-    /// Most tokens per draft.
-    #[arg(long, default_value_t = 640)]
+    /// Most tokens of each step's verdict (at most 64).
+    #[arg(long, default_value_t = 64)]
     max_tokens: usize,
     /// Seed.
     #[arg(long, default_value_t = 1)]
@@ -65,7 +69,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.limit > 0 {
         records.truncate(args.limit);
     }
-    let prompts = prompt_records(&records)?;
+    let prompts = focus_jobs(&records, &Lexicon::builtin())?;
     let source = match (&args.model, &args.endpoint) {
         (Some(model), None) => DraftSource::any_local(model)?,
         (None, Some(url)) => {

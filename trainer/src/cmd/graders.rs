@@ -4,11 +4,8 @@
 
 use anyhow::{bail, Context, Result};
 use eerd::grade::{Grader, RulesGrader};
-use eerd::runtime::{GenerateOptions, Model, ModelGrader};
+use eerd::runtime::{Model, ModelGrader};
 use std::path::Path;
-
-/// Most tokens a model may write for one grading.
-const MAX_ANSWER_TOKENS: usize = 1024;
 
 fn model_grader(spec: &str, path: &str, audit: bool) -> Result<Box<dyn Grader>> {
     // One thread unless CANDLE_NUM_THREADS says otherwise: candle's default pool spin-waits and
@@ -22,14 +19,7 @@ fn model_grader(spec: &str, path: &str, audit: bool) -> Result<Box<dyn Grader>> 
         .with_context(|| format!("--grader {spec}: cannot read {}", tokenizer_path.display()))?;
     let model = Model::from_bytes(&gguf, &tokenizer)
         .with_context(|| format!("--grader {spec}: cannot load {}", path.display()))?;
-    Ok(Box::new(
-        ModelGrader::new(model, spec)
-            .with_options(GenerateOptions {
-                max_tokens: MAX_ANSWER_TOKENS,
-                ..GenerateOptions::default()
-            })
-            .with_audit(audit),
-    ))
+    Ok(Box::new(ModelGrader::new(model, spec).with_audit(audit)))
 }
 
 /// Builds the grader named by `spec`.

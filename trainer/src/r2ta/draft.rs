@@ -1,15 +1,42 @@
-//! Stage 1: drafts — completions for the prompts of a data set from a base model, either a local
-//! GGUF run by the shared runtime (in parallel workers) or an OpenAI-compatible endpoint.
+//! Stage 1: drafts — a graded trace for each record of a data set from a base model, either a
+//! local GGUF run by the shared runtime (in parallel workers) or an OpenAI-compatible endpoint.
+//! Either way the model answers the record's [focused steps](eerd::trace::FocusStep) one by one
+//! and the verdicts make the draft's completion text.
 
 use crate::endpoint::{Endpoint, SampleOptions};
-use crate::r2ta::traces::TraceRecord;
+use crate::r2ta::traces::Parsed;
 use anyhow::{Context, Result};
-use eerd::runtime::{GenerateOptions, Model, Sampling};
+use eerd::finding::Record;
+use eerd::lexicon::Lexicon;
+use eerd::runtime::{generate_focused, GenerateOptions, Model, Sampling, STEP_MAX_TOKENS};
+use eerd::trace::{completion_text, FocusStep};
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+/// A record to draft: its id and focused steps.
+#[derive(Debug, Clone)]
+pub struct FocusJob {
+    /// The data-set record's id.
+    pub id: String,
+    /// Its focused steps.
+    pub steps: Vec<FocusStep>,
+}
+
+/// The drafting job of every record (its diagrams parsed, its steps built).
+pub fn focus_jobs(records: &[Record], lexicon: &Lexicon) -> Result<Vec<FocusJob>> {
+    records
+        .iter()
+        .map(|r| {
+            Ok(FocusJob {
+                id: r.id.clone(),
+                steps: Parsed::new(r)?.focus_steps(lexicon),
+            })
+        })
+        .collect()
+}
 
 /// One drafted completion (JSONL line of `drafts.jsonl`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +63,7 @@ pub struct DraftOptions {
     pub temperature: f32,
     /// Nucleus mass.
     pub top_p: f32,
-    /// Most tokens per completion.
+    /// Most tokens of each step's verdict (at most the runtime's per-step limit).
     pub max_tokens: usize,
     /// Seed; each (record, sample) derives its own.
     pub seed: u64,
@@ -50,7 +77,7 @@ impl Default for DraftOptions {
             samples: 1,
             temperature: 0.8,
             top_p: 0.95,
-            max_tokens: 512,
+            max_tokens: STEP_MAX_TOKENS,
             seed: 1,
             workers: 2,
         }
@@ -156,11 +183,11 @@ fn sampling(options: &DraftOptions, seed: u64) -> Sampling {
     }
 }
 
-/// Drafts `options.samples` completions for every prompt; `progress(done, total)` after each.
-/// The result is in prompt order, whatever the worker scheduling.
+/// Drafts `options.samples` completions for every job; `progress(done, total)` after each.
+/// The result is in job order, whatever the worker scheduling.
 pub fn draft_all(
     source: &DraftSource,
-    prompts: &[TraceRecord],
+    prompts: &[FocusJob],
     options: &DraftOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Draft>> {
@@ -236,21 +263,19 @@ pub fn draft_all(
 
 fn draft_local(
     model: &mut Model,
-    record: &TraceRecord,
+    job: &FocusJob,
     sample: usize,
     options: &DraftOptions,
     seed: u64,
 ) -> Result<Draft> {
-    let ids = model.prompt_ids(&record.prompt)?;
-    let room = model.context_length().saturating_sub(ids.len());
     let generate = GenerateOptions {
-        max_tokens: options.max_tokens.min(room),
+        max_tokens: options.max_tokens,
         sampling: sampling(options, seed),
         stop: Vec::new(),
     };
-    let out = model.generate(&ids, &generate, |_| ControlFlow::Continue(()))?;
+    let out = generate_focused(model, &job.steps, &generate, |_| ControlFlow::Continue(()))?;
     Ok(Draft {
-        id: record.id.clone(),
+        id: job.id.clone(),
         sample,
         completion: out.text,
         tokens: out.tokens.len(),
@@ -261,25 +286,34 @@ fn draft_local(
 fn draft_endpoint(
     endpoint: &Endpoint,
     template: &str,
-    record: &TraceRecord,
+    job: &FocusJob,
     sample: usize,
     options: &DraftOptions,
     seed: u64,
 ) -> Result<Draft> {
-    let sample_options = SampleOptions {
-        max_tokens: options.max_tokens,
-        temperature: options.temperature,
-        top_p: options.top_p,
-        seed: Some(seed),
-        stop: vec!["<|eos|>".to_string()],
-    };
-    let text = template.replace("{prompt}", &record.prompt);
-    let completion = endpoint.complete_detailed(&text, &sample_options)?;
+    let mut verdicts = Vec::with_capacity(job.steps.len());
+    let mut tokens = 0;
+    for (i, step) in job.steps.iter().enumerate() {
+        let sample_options = SampleOptions {
+            max_tokens: options.max_tokens.min(STEP_MAX_TOKENS),
+            temperature: options.temperature,
+            top_p: options.top_p,
+            seed: Some(seed.wrapping_add(i as u64)),
+            stop: vec!["<|eos|>".to_string(), "\n".to_string()],
+        };
+        let text = template.replace("{prompt}", &step.prompt);
+        let completion = endpoint
+            .complete_detailed(&text, &sample_options)
+            .with_context(|| format!("step {}", i + 1))?;
+        tokens += completion.completion_tokens.unwrap_or(0);
+        let verdict = completion.text.lines().next().unwrap_or_default().trim();
+        verdicts.push(verdict.to_string());
+    }
     Ok(Draft {
-        id: record.id.clone(),
+        id: job.id.clone(),
         sample,
-        completion: completion.text,
-        tokens: completion.completion_tokens.unwrap_or(0),
-        stop: completion.finish_reason.unwrap_or_default(),
+        completion: completion_text(&job.steps, &verdicts),
+        tokens,
+        stop: "eos".into(),
     })
 }

@@ -23,14 +23,16 @@ use crate::dpo::{self, DpoConfig};
 use crate::endpoint::{Endpoint, EndpointConfig};
 use crate::export::{export_checkpoint, Quant};
 use crate::model::ModelConfig;
-use crate::r2ta::draft::{default_template, draft_all, Draft, DraftOptions, DraftSource};
+use crate::r2ta::draft::{
+    default_template, draft_all, focus_jobs, Draft, DraftOptions, DraftSource,
+};
 use crate::r2ta::evaluate::{
     evaluate_model, evaluate_rules, table_json, table_markdown, table_svg, ModelEval, Row,
 };
 use crate::r2ta::refine::{refine, Pair, Refined};
 use crate::r2ta::rerun;
 use crate::r2ta::traces::{
-    gold_records, prompt_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
+    gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
 };
 use crate::rng::Rng;
 use crate::sft::{self, RunOptions, SftConfig, TrainData};
@@ -159,7 +161,7 @@ impl Default for SamplesConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvalConfig {
-    /// Most tokens per answer.
+    /// Most tokens of each step's verdict (the runtime caps it at 64).
     pub max_tokens: usize,
     /// Test records scored (0: all).
     pub test_records: usize,
@@ -174,7 +176,7 @@ pub struct EvalConfig {
 impl Default for EvalConfig {
     fn default() -> Self {
         EvalConfig {
-            max_tokens: 640,
+            max_tokens: eerd::runtime::STEP_MAX_TOKENS,
             test_records: 0,
             unseen_records: 0,
             quant: "q8_0".into(),
@@ -611,7 +613,7 @@ impl Pipeline {
             read_records(&self.data_file("train"))?,
             self.config.drafts.records,
         );
-        let prompts = prompt_records(&train)?;
+        let prompts = focus_jobs(&train, &self.lexicon)?;
         let source = match (&self.config.drafts.endpoint, &self.config.drafts.local) {
             (Some(endpoint), _) => DraftSource::Endpoint(
                 Endpoint::new(endpoint.clone())?,
@@ -657,10 +659,10 @@ impl Pipeline {
         let drafts: Vec<Draft> = read_jsonl(&self.path("drafts/drafts.jsonl"))?;
         let refined = refine(&train, &drafts, &self.lexicon)?;
         self.write_refined("refine", &refined)?;
-        // SFT data: the refined traces, and the gold traces of records without drafts.
+        // SFT data: the refined traces' steps, and the gold steps of records without drafts.
         let mut sft = refined.traces.clone();
         let drafted: std::collections::HashSet<&str> =
-            refined.traces.iter().map(|t| t.id.as_str()).collect();
+            drafts.iter().map(|d| d.id.as_str()).collect();
         let rest: Vec<Record> = train
             .iter()
             .filter(|r| !drafted.contains(r.id.as_str()))
@@ -686,7 +688,7 @@ impl Pipeline {
             self.config.samples.records.min(train.len())
         };
         let chosen: Vec<Record> = train[train.len() - n..].to_vec();
-        let prompts = prompt_records(&chosen)?;
+        let prompts = focus_jobs(&chosen, &self.lexicon)?;
         let source = DraftSource::local(&self.path("sft/model.gguf"), None)?;
         let mut options = self.config.samples.sampling.clone();
         options.workers = self.config.workers;

@@ -1,15 +1,16 @@
 //! Stage 2: audit every draft step by step against the truth and refine it; and the preference
-//! pairs of stage 4 (chosen = refined trace, rejected = a flawed draft or sample).
+//! pairs of stage 4 (chosen = the refined step's verdict, rejected = the flawed verdict a draft
+//! or sample gave that step, both after the step's focused prompt).
 
 use crate::r2ta::draft::Draft;
-use crate::r2ta::traces::{Parsed, TraceRecord};
+use crate::r2ta::traces::{step_id, step_records, Parsed, TraceRecord};
 use anyhow::{bail, Result};
 use eerd::audit::{audit_draft, AuditReport, DraftAudit};
 use eerd::finding::Record;
 use eerd::lexicon::Lexicon;
-use eerd::trace::parse_completion;
+use eerd::trace::{parse_completion, read_verdict, step_header, Claim, FocusStep};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One audited draft (JSONL line of `audits.jsonl`).
 #[derive(Debug, Clone, Serialize)]
@@ -27,26 +28,40 @@ pub struct AuditLine {
 /// A preference pair for DPO (JSONL line of `pairs.jsonl`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pair {
-    /// The record's id.
+    /// The step's id (`record#step`).
     pub id: String,
-    /// The prompt.
+    /// The step's focused prompt.
     pub prompt: String,
-    /// The refined completion.
+    /// The refined verdict.
     pub chosen: String,
-    /// A flawed completion for the same prompt.
+    /// A flawed verdict for the same prompt.
     pub rejected: String,
 }
 
 /// What refining a set of drafts produced.
 pub struct Refined {
-    /// One refined trace per record that had a draft (SFT data).
+    /// The refined trace's step examples of each record that had a draft (SFT data).
     pub traces: Vec<TraceRecord>,
     /// One audit per draft.
     pub audits: Vec<AuditLine>,
-    /// Preference pairs: each distinct flawed draft against its record's refined trace.
+    /// Preference pairs: each distinct flawed step verdict against the refined one.
     pub pairs: Vec<Pair>,
     /// Verdict counts.
     pub report: AuditReport,
+}
+
+/// The verdict a drafted completion gave step `number` (1-based): the text after the step's
+/// header on its line; `None` when the draft has no such line.
+fn drafted_verdict<'a>(completion: &'a str, number: usize, step: &FocusStep) -> Option<&'a str> {
+    completion
+        .lines()
+        .nth(number)
+        .and_then(|line| line.strip_prefix(&step_header(number, step)))
+        .map(str::trim)
+}
+
+fn same_claims(a: &[Claim], b: &[Claim]) -> bool {
+    a.iter().collect::<HashSet<_>>() == b.iter().collect::<HashSet<_>>()
 }
 
 /// Audits and refines `drafts` of `records`. A record with several drafts gets the refinement of
@@ -54,21 +69,23 @@ pub struct Refined {
 /// not in `records` are an error.
 pub fn refine(records: &[Record], drafts: &[Draft], lexicon: &Lexicon) -> Result<Refined> {
     let by_id: HashMap<&str, &Record> = records.iter().map(|r| (r.id.as_str(), r)).collect();
-    let mut parsed_cache: HashMap<&str, Parsed> = HashMap::new();
+    let mut parsed_cache: HashMap<&str, (Parsed, Vec<FocusStep>)> = HashMap::new();
     let mut traces: Vec<TraceRecord> = Vec::new();
-    let mut refined_ids: HashMap<String, usize> = HashMap::new();
+    let mut refined_steps: HashMap<String, Vec<TraceRecord>> = HashMap::new();
     let mut audits = Vec::new();
     let mut pairs = Vec::new();
     let mut report = AuditReport::default();
-    let mut rejected_seen: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut rejected_seen: HashSet<(String, String)> = HashSet::new();
     for draft in drafts {
         let Some(record) = by_id.get(draft.id.as_str()) else {
             bail!("draft for unknown record id '{}'", draft.id);
         };
         if !parsed_cache.contains_key(draft.id.as_str()) {
-            parsed_cache.insert(record.id.as_str(), Parsed::new(record)?);
+            let parsed = Parsed::new(record)?;
+            let steps = parsed.focus_steps(lexicon);
+            parsed_cache.insert(record.id.as_str(), (parsed, steps));
         }
-        let parsed = &parsed_cache[draft.id.as_str()];
+        let (parsed, steps) = &parsed_cache[draft.id.as_str()];
         let audit = audit_draft(
             lexicon,
             &parsed.reference,
@@ -77,31 +94,31 @@ pub fn refine(records: &[Record], drafts: &[Draft], lexicon: &Lexicon) -> Result
             &parse_completion(&draft.completion),
         );
         report.add(&audit);
-        let refined_text = audit.refined.render();
-        let prompt = parsed.prompt();
-        let index = *refined_ids.entry(record.id.clone()).or_insert_with(|| {
-            traces.push(TraceRecord {
-                id: record.id.clone(),
-                prompt: prompt.clone(),
-                completion: refined_text.clone(),
-            });
-            traces.len() - 1
+        let refined = refined_steps.entry(record.id.clone()).or_insert_with(|| {
+            let examples = step_records(&record.id, steps, &audit.refined);
+            traces.extend(examples.iter().cloned());
+            examples
         });
-        let flawed = audit.is_flawed();
-        let seen = rejected_seen.entry(record.id.as_str()).or_default();
-        if flawed && !seen.contains(&draft.completion.as_str()) {
-            seen.push(&draft.completion);
-            pairs.push(Pair {
-                id: record.id.clone(),
-                prompt,
-                chosen: traces[index].completion.clone(),
-                rejected: draft.completion.clone(),
-            });
+        for (k, (step, example)) in steps.iter().zip(refined.iter()).enumerate() {
+            let Some(drafted) = drafted_verdict(&draft.completion, k + 1, step) else {
+                continue;
+            };
+            let chosen = read_verdict(&example.completion).unwrap_or_default();
+            let flawed = read_verdict(drafted).is_none_or(|claims| !same_claims(&claims, &chosen));
+            let id = step_id(&record.id, k + 1);
+            if flawed && rejected_seen.insert((id.clone(), drafted.to_string())) {
+                pairs.push(Pair {
+                    id,
+                    prompt: step.prompt.clone(),
+                    chosen: example.completion.clone(),
+                    rejected: drafted.to_string(),
+                });
+            }
         }
         audits.push(AuditLine {
             id: draft.id.clone(),
             sample: draft.sample,
-            flawed,
+            flawed: audit.is_flawed(),
             audit,
         });
     }

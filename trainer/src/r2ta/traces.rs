@@ -8,19 +8,37 @@ use eerd::finding::{Category, Finding, Record};
 use eerd::lexicon::Lexicon;
 use eerd::model::Diagram;
 use eerd::path::{all_paths, ElementPath};
-use eerd::trace::{gold_trace, prompt, step_of, Claim, Trace};
+use eerd::trace::{examples, focus_steps, gold_trace, step_of, Claim, FocusStep, Trace};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// One SFT example: a prompt and the completion to learn (JSONL line).
+/// One SFT example: a focused prompt and the verdict to learn (JSONL line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceRecord {
-    /// The data-set record's id.
+    /// The data-set record's id and the step's number: `company-0042#3`.
     pub id: String,
-    /// The prompt ([`eerd::trace::prompt`]).
+    /// The step's prompt ([`eerd::trace::FocusStep::prompt`]).
     pub prompt: String,
-    /// The completion (a rendered [`Trace`]).
+    /// The step's verdict ([`eerd::trace::verdict_text`]).
     pub completion: String,
+}
+
+/// The id of step `number` (1-based) of the record `id`.
+pub fn step_id(id: &str, number: usize) -> String {
+    format!("{id}#{number}")
+}
+
+/// One training example per focused step of `steps`, with the verdicts of `trace`.
+pub fn step_records(id: &str, steps: &[FocusStep], trace: &Trace) -> Vec<TraceRecord> {
+    examples(steps, trace)
+        .into_iter()
+        .enumerate()
+        .map(|(k, (prompt, completion))| TraceRecord {
+            id: step_id(id, k + 1),
+            prompt,
+            completion,
+        })
+        .collect()
 }
 
 /// A data-set record with its diagrams parsed.
@@ -51,9 +69,9 @@ impl<'a> Parsed<'a> {
         })
     }
 
-    /// The prompt for this record (without requirements).
-    pub fn prompt(&self) -> String {
-        prompt(&self.reference, &self.student, None)
+    /// The focused steps of this record.
+    pub fn focus_steps(&self, lexicon: &Lexicon) -> Vec<FocusStep> {
+        focus_steps(lexicon, &self.reference, &self.student)
     }
 
     /// The true trace.
@@ -96,34 +114,18 @@ pub fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
         .collect()
 }
 
-/// The gold trace record of every data-set record.
+/// The true step examples of every data-set record.
 pub fn gold_records(records: &[Record], lexicon: &Lexicon) -> Result<Vec<TraceRecord>> {
-    records
-        .iter()
-        .map(|r| {
-            let parsed = Parsed::new(r)?;
-            Ok(TraceRecord {
-                id: r.id.clone(),
-                prompt: parsed.prompt(),
-                completion: parsed.gold(lexicon).render(),
-            })
-        })
-        .collect()
-}
-
-/// The prompt of every data-set record (the completion left empty): what drafting needs,
-/// without computing the true traces.
-pub fn prompt_records(records: &[Record]) -> Result<Vec<TraceRecord>> {
-    records
-        .iter()
-        .map(|r| {
-            Ok(TraceRecord {
-                id: r.id.clone(),
-                prompt: Parsed::new(r)?.prompt(),
-                completion: String::new(),
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for r in records {
+        let parsed = Parsed::new(r)?;
+        out.extend(step_records(
+            &r.id,
+            &parsed.focus_steps(lexicon),
+            &parsed.gold(lexicon),
+        ));
+    }
+    Ok(out)
 }
 
 /// How often each induced flaw is applied to a trace (per chance).
@@ -216,7 +218,7 @@ pub fn add_flaws(trace: &Trace, reference: &Diagram, noise: &Noise, rng: &mut Rn
     out
 }
 
-/// Unrefined trace records: each record's gold trace with induced flaws.
+/// Unrefined step examples: each record's gold trace with induced flaws, step by step.
 pub fn unrefined_records(
     records: &[Record],
     lexicon: &Lexicon,
@@ -224,16 +226,11 @@ pub fn unrefined_records(
     seed: u64,
 ) -> Result<Vec<TraceRecord>> {
     let mut rng = Rng::new(seed ^ 0x756e_7265_6669_6e65);
-    records
-        .iter()
-        .map(|r| {
-            let parsed = Parsed::new(r)?;
-            let flawed = add_flaws(&parsed.gold(lexicon), &parsed.reference, noise, &mut rng);
-            Ok(TraceRecord {
-                id: r.id.clone(),
-                prompt: parsed.prompt(),
-                completion: flawed.render(),
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for r in records {
+        let parsed = Parsed::new(r)?;
+        let flawed = add_flaws(&parsed.gold(lexicon), &parsed.reference, noise, &mut rng);
+        out.extend(step_records(&r.id, &parsed.focus_steps(lexicon), &flawed));
+    }
+    Ok(out)
 }
