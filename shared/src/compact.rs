@@ -130,7 +130,9 @@ pub fn union_line(union: &UnionType) -> String {
     )
 }
 
-fn write_attributes(out: &mut String, attributes: &[Attribute]) {
+/// Writes an attribute list in the compact grammar (`*` key, `~` partial key, `/` derived,
+/// `+` multivalued, `(…)` parts).
+pub fn write_attributes(out: &mut String, attributes: &[Attribute]) {
     for (i, a) in attributes.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");

@@ -28,7 +28,8 @@
 use super::completion::parse_verdict;
 use super::gold::{skeleton, step_of};
 use super::{escape_special, Claim, StepKind, Trace};
-use crate::compact::{entity_line, relationship_line, specialization_line, union_line};
+use crate::compact::{entity_line, specialization_line, union_line, write_attributes};
+use crate::semantics::side_constraints;
 use crate::finding::{Category, Finding};
 use crate::grade::{match_attributes, name_similarity, Alignment, SAME_NAME};
 use crate::lexicon::Lexicon;
@@ -306,15 +307,72 @@ fn translate(
     out
 }
 
-/// Renames each student attribute matched to a reference one (parts too).
-fn rename_attributes(lexicon: &Lexicon, ours: &[Attribute], theirs: &mut [Attribute]) {
+/// Renames each student attribute matched to a reference one (parts too) and puts the matched
+/// ones first, in the reference's order (declaration order is not a mistake).
+fn rename_attributes(lexicon: &Lexicon, ours: &[Attribute], theirs: &mut Vec<Attribute>) {
     let matches = match_attributes(lexicon, ours, theirs);
+    let mut order: Vec<usize> = Vec::with_capacity(theirs.len());
     for (k, m) in matches.iter().enumerate() {
         if let Some(j) = *m {
             theirs[j].name = ours[k].name.clone();
             rename_attributes(lexicon, &ours[k].parts, &mut theirs[j].parts);
+            order.push(j);
         }
     }
+    let rest: Vec<usize> = (0..theirs.len()).filter(|j| !order.contains(j)).collect();
+    order.extend(rest);
+    *theirs = order.into_iter().map(|j| theirs[j].clone()).collect();
+}
+
+/// A relationship's line with every side in one notation, whatever labels the diagram used:
+/// `ENTITY(min,max)` from the entity's own side (`N` many, `?` unknown, then the ratio label
+/// for relationships of degree three or more), with `:role` when there is one. Sides that
+/// mean the same then read the same. The sides follow the order of `reference_order`
+/// (entity, role) when given (their order is not a mistake).
+fn side_line_ordered(
+    diagram: &Diagram,
+    name: &str,
+    reference_order: Option<&[(String, Option<String>)]>,
+) -> String {
+    let relationship = diagram.relationships.iter().find(|r| r.name == name);
+    let identifying = relationship.is_some_and(|r| r.identifying);
+    let mut sides = side_constraints(diagram, name);
+    if let Some(order) = reference_order {
+        let rank = |entity: &str, role: &Option<String>| {
+            order
+                .iter()
+                .position(|(e, r)| e == entity && r == role)
+                .or_else(|| order.iter().position(|(e, _)| e == entity))
+                .unwrap_or(order.len())
+        };
+        sides.sort_by_key(|(link, _)| rank(&link.entity, &link.role));
+    }
+    let mut out = format!("{} {name}:", if identifying { 'I' } else { 'R' });
+    for (i, (link, constraint)) in sides.iter().enumerate() {
+        out.push_str(if i == 0 { " " } else { ", " });
+        let max = match constraint.max {
+            Some(Some(k)) => k.to_string(),
+            Some(None) => "N".into(),
+            None => "?".into(),
+        };
+        let _ = write!(out, "{}({},{max})", link.entity, constraint.min);
+        if let Some(many) = constraint.ratio {
+            out.push(if many { 'N' } else { '1' });
+        }
+        if let Some(role) = &link.role {
+            let _ = write!(out, ":{role}");
+        }
+    }
+    if let Some(r) = relationship.filter(|r| !r.attributes.is_empty()) {
+        out.push_str("; ");
+        write_attributes(&mut out, &r.attributes);
+    }
+    out
+}
+
+/// [`side_line_ordered`] in the diagram's own side order.
+fn side_line(diagram: &Diagram, name: &str) -> String {
+    side_line_ordered(diagram, name, None)
 }
 
 /// Every attribute name of a list, at every depth.
@@ -327,8 +385,10 @@ fn names(attributes: &[Attribute], out: &mut Vec<String>) {
 
 /// Student lines (other than the element's own) that carry an attribute the reference element
 /// has and the student's element lacks, with that attribute written in the reference's name.
+/// An attribute that stands for one of its own owner's reference attributes does not count.
 fn misplaced_lines(
     lexicon: &Lexicon,
+    reference: &Diagram,
     ours: &[Attribute],
     theirs: Option<&[Attribute]>,
     student: &Diagram,
@@ -344,10 +404,23 @@ fn misplaced_lines(
     if lacking.is_empty() {
         return lines;
     }
-    let renamed = |attributes: &[Attribute]| -> Option<Vec<Attribute>> {
+    let own_attributes = |owner: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(e) = reference.entity(owner) {
+            names(&e.attributes, &mut out);
+        } else if let Some(r) = reference.relationship(owner) {
+            names(&r.attributes, &mut out);
+        }
+        out
+    };
+    let renamed = |owner: &str, attributes: &[Attribute]| -> Option<Vec<Attribute>> {
+        let used = own_attributes(owner);
         let mut copy = attributes.to_vec();
         let mut hit = false;
         for a in &mut copy {
+            if used.contains(&a.name) {
+                continue;
+            }
             if let Some(l) = lacking
                 .iter()
                 .find(|l| name_similarity(lexicon, &l.name, &a.name) >= SAME_NAME)
@@ -362,7 +435,7 @@ fn misplaced_lines(
         if Some(e.name.as_str()) == own {
             continue;
         }
-        if let Some(attributes) = renamed(&e.attributes) {
+        if let Some(attributes) = renamed(&e.name, &e.attributes) {
             let mut copy = e.clone();
             copy.attributes = attributes;
             lines.push(entity_line(&copy));
@@ -372,10 +445,10 @@ fn misplaced_lines(
         if Some(r.name.as_str()) == own {
             continue;
         }
-        if let Some(attributes) = renamed(&r.attributes) {
+        if let Some(attributes) = renamed(&r.name, &r.attributes) {
             let mut copy = student.clone();
             copy.relationships[i].attributes = attributes;
-            lines.push(relationship_line(&copy, &r.name));
+            lines.push(side_line(&copy, &r.name));
         }
     }
     lines
@@ -421,7 +494,7 @@ fn entity_prompt(
         "Reference also",
         identifying
             .iter()
-            .map(|r| relationship_line(reference, r))
+            .map(|r| side_line(reference, r))
             .collect(),
         &mut budget,
     );
@@ -433,12 +506,13 @@ fn entity_prompt(
                 (r.identifying || identifying.contains(&r.name.as_str()))
                     && student.links_of(&r.name).any(|l| l.entity == theirs.name)
             })
-            .map(|r| relationship_line(student, &r.name))
+            .map(|r| side_line(student, &r.name))
             .collect();
         push_lines(&mut out, "Student also", lines, &mut budget);
     }
     let misplaced = misplaced_lines(
         lexicon,
+        reference,
         &ours.attributes,
         theirs.map(|t| t.attributes.as_slice()),
         student,
@@ -461,16 +535,21 @@ fn relationship_prompt(
     };
     let ours = &reference.relationships[i];
     let theirs = alignment.relationships[i].map(|j| &student.relationships[j]);
+    let order: Vec<(String, Option<String>)> = reference
+        .links_of(&ours.name)
+        .map(|l| (l.entity.clone(), l.role.clone()))
+        .collect();
     let mut out = format!(
         "Reference: {}\nStudent: {}\n",
-        relationship_line(reference, &ours.name),
-        theirs.map_or("-".into(), |t| relationship_line(student, &t.name))
+        side_line(reference, &ours.name),
+        theirs.map_or("-".into(), |t| side_line_ordered(student, &t.name, Some(&order)))
     );
     let entities: Vec<&str> = student.entities.iter().map(|e| e.name.as_str()).collect();
     let _ = writeln!(out, "Student entities: {}", entities.join(", "));
     let mut budget = MAX_CONTEXT_LINES;
     let misplaced = misplaced_lines(
         lexicon,
+        reference,
         &ours.attributes,
         theirs.map(|t| t.attributes.as_slice()),
         student,
@@ -541,11 +620,11 @@ mod tests {
         @endchen\n";
 
     const STUDENT: &str = "@startchen\n\
-        entity Worker {\n  Ssn <<key>>\n  Hours\n}\n\
+        entity Worker {\n  Hours\n  Ssn <<key>>\n}\n\
         entity PROJECT {\n  Pnumber <<key>>\n}\n\
         relationship Works {\n}\n\
-        Works =N= Worker\n\
-        Works =M= PROJECT\n\
+        Works -(1,N)- PROJECT\n\
+        Works -(1,N)- Worker\n\
         @endchen\n";
 
     fn steps() -> Vec<FocusStep> {
@@ -554,6 +633,8 @@ mod tests {
         focus_steps(&Lexicon::builtin(), &reference, &student)
     }
 
+    /// The student's lines use the reference's names, attribute order and side order, and one
+    /// side notation, so that only real differences remain.
     #[test]
     fn prompts_hold_the_element_its_match_in_reference_names_and_the_evidence_elsewhere() {
         let steps = steps();
@@ -566,8 +647,8 @@ mod tests {
         assert_eq!(
             steps[2].prompt,
             "Grade one element.\n\
-             Reference: R WORKS_ON: EMPLOYEE=N, PROJECT=M; Hours\n\
-             Student: R WORKS_ON: EMPLOYEE=N, PROJECT=M\n\
+             Reference: R WORKS_ON: EMPLOYEE(1,N), PROJECT(1,N); Hours\n\
+             Student: R WORKS_ON: EMPLOYEE(1,N), PROJECT(1,N)\n\
              Student entities: EMPLOYEE, PROJECT\n\
              Student also: E EMPLOYEE: *Ssn, Hours\n"
         );
