@@ -78,25 +78,34 @@ pub fn entity_line(entity: &Entity) -> String {
 /// The compact line of the relationship `name` of `diagram`: its sides (from the links) and
 /// attributes (without the line break).
 pub fn relationship_line(diagram: &Diagram, name: &str) -> String {
-    let mut out = String::new();
+    let sides: Vec<String> = diagram
+        .links
+        .iter()
+        .filter(|l| l.relationship == name)
+        .map(|link| {
+            let mut side = link.entity.clone();
+            side.push(if link.is_total() { '=' } else { '-' });
+            if let Some(c) = link.cardinality {
+                side.push_str(&cardinality_label(c));
+            }
+            if let Some(role) = &link.role {
+                let _ = write!(side, ":{role}");
+            }
+            side
+        })
+        .collect();
+    relationship_line_of(diagram, name, &sides)
+}
+
+/// The compact line of the relationship `name` of `diagram` with its sides already written:
+/// `I`/`R`, the name, the sides, then the attributes.
+pub fn relationship_line_of(diagram: &Diagram, name: &str, sides: &[String]) -> String {
     let relationship = diagram.relationships.iter().find(|r| r.name == name);
     let identifying = relationship.is_some_and(|r| r.identifying);
-    out.push(if identifying { 'I' } else { 'R' });
-    out.push(' ');
-    out.push_str(name);
-    out.push(':');
-    let mut first = true;
-    for link in diagram.links.iter().filter(|l| l.relationship == name) {
-        out.push_str(if first { " " } else { ", " });
-        first = false;
-        out.push_str(&link.entity);
-        out.push(if link.is_total() { '=' } else { '-' });
-        if let Some(c) = link.cardinality {
-            out.push_str(&cardinality_label(c));
-        }
-        if let Some(role) = &link.role {
-            let _ = write!(out, ":{role}");
-        }
+    let mut out = format!("{} {name}:", if identifying { 'I' } else { 'R' });
+    if !sides.is_empty() {
+        out.push(' ');
+        out.push_str(&sides.join(", "));
     }
     if let Some(r) = relationship.filter(|r| !r.attributes.is_empty()) {
         out.push_str("; ");

@@ -28,13 +28,13 @@
 use super::completion::parse_verdict;
 use super::gold::{skeleton, step_of};
 use super::{escape_special, Claim, StepKind, Trace};
-use crate::compact::{entity_line, specialization_line, union_line, write_attributes};
-use crate::semantics::side_constraints;
+use crate::compact::{entity_line, relationship_line_of, specialization_line, union_line};
 use crate::finding::{Category, Finding};
 use crate::grade::{match_attributes, name_similarity, Alignment, SAME_NAME};
 use crate::lexicon::Lexicon;
 use crate::model::{same_name, Attribute, Diagram};
 use crate::path::{all_paths, ElementPath};
+use crate::semantics::side_constraints;
 use std::fmt::Write;
 
 /// The first line of every focused prompt.
@@ -84,20 +84,18 @@ pub fn focus_steps(lexicon: &Lexicon, reference: &Diagram, student: &Diagram) ->
     let alignment = Alignment::new(lexicon, reference, student);
     let translated = translate(lexicon, reference, student, &alignment);
     let all = all_paths(reference);
+    let sources = Sources {
+        lexicon,
+        reference,
+        student: &translated,
+        alignment: &alignment,
+    };
     skeleton(lexicon, reference, student)
         .into_iter()
         .map(|step| {
             let body = match step.kind {
-                StepKind::Entity => {
-                    entity_prompt(lexicon, reference, &translated, &alignment, &step.reference)
-                }
-                StepKind::Relationship => relationship_prompt(
-                    lexicon,
-                    reference,
-                    &translated,
-                    &alignment,
-                    &step.reference,
-                ),
+                StepKind::Entity => sources.entity_prompt(&step.reference),
+                StepKind::Relationship => sources.relationship_prompt(&step.reference),
                 StepKind::Specialization | StepKind::Union => {
                     hierarchy_prompt(reference, &translated, &step.reference)
                 }
@@ -334,8 +332,6 @@ fn side_line_ordered(
     name: &str,
     reference_order: Option<&[(String, Option<String>)]>,
 ) -> String {
-    let relationship = diagram.relationships.iter().find(|r| r.name == name);
-    let identifying = relationship.is_some_and(|r| r.identifying);
     let mut sides = side_constraints(diagram, name);
     if let Some(order) = reference_order {
         let rank = |entity: &str, role: &Option<String>| {
@@ -347,27 +343,25 @@ fn side_line_ordered(
         };
         sides.sort_by_key(|(link, _)| rank(&link.entity, &link.role));
     }
-    let mut out = format!("{} {name}:", if identifying { 'I' } else { 'R' });
-    for (i, (link, constraint)) in sides.iter().enumerate() {
-        out.push_str(if i == 0 { " " } else { ", " });
-        let max = match constraint.max {
-            Some(Some(k)) => k.to_string(),
-            Some(None) => "N".into(),
-            None => "?".into(),
-        };
-        let _ = write!(out, "{}({},{max})", link.entity, constraint.min);
-        if let Some(many) = constraint.ratio {
-            out.push(if many { 'N' } else { '1' });
-        }
-        if let Some(role) = &link.role {
-            let _ = write!(out, ":{role}");
-        }
-    }
-    if let Some(r) = relationship.filter(|r| !r.attributes.is_empty()) {
-        out.push_str("; ");
-        write_attributes(&mut out, &r.attributes);
-    }
-    out
+    let written: Vec<String> = sides
+        .iter()
+        .map(|(link, constraint)| {
+            let max = match constraint.max {
+                Some(Some(k)) => k.to_string(),
+                Some(None) => "N".into(),
+                None => "?".into(),
+            };
+            let mut side = format!("{}({},{max})", link.entity, constraint.min);
+            if let Some(many) = constraint.ratio {
+                side.push(if many { 'N' } else { '1' });
+            }
+            if let Some(role) = &link.role {
+                let _ = write!(side, ":{role}");
+            }
+            side
+        })
+        .collect();
+    relationship_line_of(diagram, name, &written)
 }
 
 /// [`side_line_ordered`] in the diagram's own side order.
@@ -464,99 +458,114 @@ fn push_lines(out: &mut String, label: &str, lines: Vec<String>, budget: &mut us
     }
 }
 
-fn entity_prompt(
-    lexicon: &Lexicon,
-    reference: &Diagram,
-    student: &Diagram,
-    alignment: &Alignment,
-    element: &ElementPath,
-) -> String {
-    let name = element.to_string();
-    let Some(i) = reference.entities.iter().position(|e| e.name == name) else {
-        return format!("Reference: {name}\nStudent: -\n");
-    };
-    let ours = &reference.entities[i];
-    let theirs = alignment.entities[i].map(|j| &student.entities[j]);
-    let mut out = format!(
-        "Reference: {}\nStudent: {}\n",
-        entity_line(ours),
-        theirs.map_or("-".into(), entity_line)
-    );
-    let mut budget = MAX_CONTEXT_LINES;
-    let identifying: Vec<&str> = reference
-        .relationships
-        .iter()
-        .filter(|r| r.identifying && reference.links_of(&r.name).any(|l| l.entity == ours.name))
-        .map(|r| r.name.as_str())
-        .collect();
-    push_lines(
-        &mut out,
-        "Reference also",
-        identifying
-            .iter()
-            .map(|r| side_line(reference, r))
-            .collect(),
-        &mut budget,
-    );
-    if let Some(theirs) = theirs {
-        let lines = student
-            .relationships
-            .iter()
-            .filter(|r| {
-                (r.identifying || identifying.contains(&r.name.as_str()))
-                    && student.links_of(&r.name).any(|l| l.entity == theirs.name)
-            })
-            .map(|r| side_line(student, &r.name))
-            .collect();
-        push_lines(&mut out, "Student also", lines, &mut budget);
-    }
-    let misplaced = misplaced_lines(
-        lexicon,
-        reference,
-        &ours.attributes,
-        theirs.map(|t| t.attributes.as_slice()),
-        student,
-        theirs.map(|t| t.name.as_str()),
-    );
-    push_lines(&mut out, "Student also", misplaced, &mut budget);
-    out
+/// What the entity and relationship prompts are made from: the reference, the student's
+/// diagram in the reference's names, and the alignment between them.
+struct Sources<'a> {
+    lexicon: &'a Lexicon,
+    reference: &'a Diagram,
+    student: &'a Diagram,
+    alignment: &'a Alignment,
 }
 
-fn relationship_prompt(
-    lexicon: &Lexicon,
-    reference: &Diagram,
-    student: &Diagram,
-    alignment: &Alignment,
-    element: &ElementPath,
-) -> String {
-    let name = element.to_string();
-    let Some(i) = reference.relationships.iter().position(|r| r.name == name) else {
-        return format!("Reference: {name}\nStudent: -\n");
-    };
-    let ours = &reference.relationships[i];
-    let theirs = alignment.relationships[i].map(|j| &student.relationships[j]);
-    let order: Vec<(String, Option<String>)> = reference
-        .links_of(&ours.name)
-        .map(|l| (l.entity.clone(), l.role.clone()))
-        .collect();
-    let mut out = format!(
-        "Reference: {}\nStudent: {}\n",
-        side_line(reference, &ours.name),
-        theirs.map_or("-".into(), |t| side_line_ordered(student, &t.name, Some(&order)))
-    );
-    let entities: Vec<&str> = student.entities.iter().map(|e| e.name.as_str()).collect();
-    let _ = writeln!(out, "Student entities: {}", entities.join(", "));
-    let mut budget = MAX_CONTEXT_LINES;
-    let misplaced = misplaced_lines(
-        lexicon,
-        reference,
-        &ours.attributes,
-        theirs.map(|t| t.attributes.as_slice()),
-        student,
-        theirs.map(|t| t.name.as_str()),
-    );
-    push_lines(&mut out, "Student also", misplaced, &mut budget);
-    out
+impl Sources<'_> {
+    fn entity_prompt(&self, element: &ElementPath) -> String {
+        let Sources {
+            lexicon,
+            reference,
+            student,
+            alignment,
+        } = *self;
+        let name = element.to_string();
+        let Some(i) = reference.entities.iter().position(|e| e.name == name) else {
+            return format!("Reference: {name}\nStudent: -\n");
+        };
+        let ours = &reference.entities[i];
+        let theirs = alignment.entities[i].map(|j| &student.entities[j]);
+        let mut out = format!(
+            "Reference: {}\nStudent: {}\n",
+            entity_line(ours),
+            theirs.map_or("-".into(), entity_line)
+        );
+        let mut budget = MAX_CONTEXT_LINES;
+        let identifying: Vec<&str> = reference
+            .relationships
+            .iter()
+            .filter(|r| r.identifying && reference.links_of(&r.name).any(|l| l.entity == ours.name))
+            .map(|r| r.name.as_str())
+            .collect();
+        push_lines(
+            &mut out,
+            "Reference also",
+            identifying
+                .iter()
+                .map(|r| side_line(reference, r))
+                .collect(),
+            &mut budget,
+        );
+        if let Some(theirs) = theirs {
+            let lines = student
+                .relationships
+                .iter()
+                .filter(|r| {
+                    (r.identifying || identifying.contains(&r.name.as_str()))
+                        && student.links_of(&r.name).any(|l| l.entity == theirs.name)
+                })
+                .map(|r| side_line(student, &r.name))
+                .collect();
+            push_lines(&mut out, "Student also", lines, &mut budget);
+        }
+        let misplaced = misplaced_lines(
+            lexicon,
+            reference,
+            &ours.attributes,
+            theirs.map(|t| t.attributes.as_slice()),
+            student,
+            theirs.map(|t| t.name.as_str()),
+        );
+        push_lines(&mut out, "Student also", misplaced, &mut budget);
+        out
+    }
+
+    fn relationship_prompt(&self, element: &ElementPath) -> String {
+        let Sources {
+            lexicon,
+            reference,
+            student,
+            alignment,
+        } = *self;
+        let name = element.to_string();
+        let Some(i) = reference.relationships.iter().position(|r| r.name == name) else {
+            return format!("Reference: {name}\nStudent: -\n");
+        };
+        let ours = &reference.relationships[i];
+        let theirs = alignment.relationships[i].map(|j| &student.relationships[j]);
+        let order: Vec<(String, Option<String>)> = reference
+            .links_of(&ours.name)
+            .map(|l| (l.entity.clone(), l.role.clone()))
+            .collect();
+        let mut out = format!(
+            "Reference: {}\nStudent: {}\n",
+            side_line(reference, &ours.name),
+            theirs.map_or("-".into(), |t| side_line_ordered(
+                student,
+                &t.name,
+                Some(&order)
+            ))
+        );
+        let entities: Vec<&str> = student.entities.iter().map(|e| e.name.as_str()).collect();
+        let _ = writeln!(out, "Student entities: {}", entities.join(", "));
+        let mut budget = MAX_CONTEXT_LINES;
+        let misplaced = misplaced_lines(
+            lexicon,
+            reference,
+            &ours.attributes,
+            theirs.map(|t| t.attributes.as_slice()),
+            student,
+            theirs.map(|t| t.name.as_str()),
+        );
+        push_lines(&mut out, "Student also", misplaced, &mut budget);
+        out
+    }
 }
 
 fn hierarchy_prompt(reference: &Diagram, student: &Diagram, element: &ElementPath) -> String {
