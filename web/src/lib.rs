@@ -297,11 +297,13 @@ impl Grader {
     }
 
     /// Raw generation for benchmarks: `prompt` wrapped as in training, `max_tokens` unless the
-    /// model ends earlier. Returns `{prompt_tokens, generated_tokens, stop, ids}`.
+    /// model ends earlier (or exactly `max_tokens` with `ignore_eos`, as long as the context
+    /// lasts). Returns `{prompt_tokens, generated_tokens, stop, ids}`.
     pub fn generate(
         &mut self,
         prompt: &str,
         max_tokens: usize,
+        ignore_eos: bool,
         on_token: &js_sys::Function,
     ) -> Result<String, JsError> {
         let model = self
@@ -314,6 +316,7 @@ impl Grader {
             .map_err(|e| JsError::new(&e.to_string()))?;
         let options = GenerateOptions {
             max_tokens,
+            ignore_eos,
             ..GenerateOptions::default()
         };
         let generation = model

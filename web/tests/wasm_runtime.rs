@@ -58,6 +58,30 @@ fn the_callback_cancels() {
     assert_eq!(out.tokens.len(), 3);
 }
 
+/// With `ignore_eos` generation goes on past the end token to `max_tokens` (the tiny model ends
+/// this prompt after 13 tokens).
+#[test]
+fn ignore_eos_generates_the_full_budget() {
+    let mut model = Model::from_bytes(GGUF, TOKENIZER).unwrap();
+    let prompt = model.prompt_ids("E EMPLOYEE: *Ssn").unwrap();
+    let mut options = GenerateOptions {
+        max_tokens: 40,
+        ..GenerateOptions::default()
+    };
+    let ends = model
+        .generate(&prompt, &options, |_| ControlFlow::Continue(()))
+        .unwrap();
+    assert_eq!(ends.stop, StopReason::Eos);
+    assert!(ends.tokens.len() < 40);
+    options.ignore_eos = true;
+    let full = model
+        .generate(&prompt, &options, |_| ControlFlow::Continue(()))
+        .unwrap();
+    assert_eq!(full.stop, StopReason::MaxTokens);
+    assert_eq!(full.tokens.len(), 40);
+    assert_eq!(full.tokens[..ends.tokens.len()], ends.tokens[..]);
+}
+
 #[test]
 fn bad_bytes_are_errors_not_panics() {
     assert!(Model::from_bytes(b"not a gguf", TOKENIZER).is_err());

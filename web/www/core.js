@@ -271,8 +271,8 @@ export class Engine {
   }
 
   /** Raw generation (benchmarks). */
-  generate({ prompt, maxTokens }, onToken) {
-    return this.run({ type: 'generate', prompt, maxTokens }, onToken);
+  generate({ prompt, maxTokens, ignoreEos = false }, onToken) {
+    return this.run({ type: 'generate', prompt, maxTokens, ignoreEos }, onToken);
   }
 
   /** Cancels the running generation. */

@@ -4,7 +4,7 @@
 //
 // Messages in:  {type: 'load', gguf, tokenizer, stop}
 //               {type: 'grade', id, reference, student, maxTokens}   (maxTokens: per step)
-//               {type: 'generate', id, prompt, maxTokens}          (benchmarks)
+//               {type: 'generate', id, prompt, maxTokens, ignoreEos}          (benchmarks)
 // Messages out: {type: 'ready', info, ms} | {type: 'token', id, piece, count}
 //               {type: 'done', id, result, timing} | {type: 'error', id, message}
 
@@ -26,7 +26,7 @@ function run(m) {
   };
   const out = m.type === 'grade'
     ? grader.grade(m.reference, m.student, m.maxTokens, onToken)
-    : grader.generate(m.prompt, m.maxTokens, onToken);
+    : grader.generate(m.prompt, m.maxTokens, m.ignoreEos === true, onToken);
   const end = performance.now();
   const result = JSON.parse(out);
   const decoded = Math.max(0, (result.generated_tokens || 0) - 1);

@@ -14,6 +14,8 @@ pub struct GenerateOptions {
     pub sampling: Sampling,
     /// Stop as soon as the text contains one of these (the stop text is not returned).
     pub stop: Vec<String>,
+    /// Go on past the end token (benchmarks that need a fixed number of tokens).
+    pub ignore_eos: bool,
 }
 
 impl Default for GenerateOptions {
@@ -22,6 +24,7 @@ impl Default for GenerateOptions {
             max_tokens: 256,
             sampling: Sampling::Greedy,
             stop: Vec::new(),
+            ignore_eos: false,
         }
     }
 }
@@ -110,7 +113,7 @@ impl Model {
             }
             let id = sampler.sample(&logits);
             tokens.push(id);
-            if self.eos.contains(&id) {
+            if !options.ignore_eos && self.eos.contains(&id) {
                 break StopReason::Eos;
             }
             let ids = &tokens[..tokens.len()];

@@ -160,6 +160,7 @@ pub fn generate_focused(
                 other => other.clone(),
             },
             stop: vec!["\n".to_string()],
+            ignore_eos: false,
         };
         let before = tokens.len();
         // Each token is reported (for progress and cancelling); the verdict's text is streamed

@@ -40,7 +40,7 @@ window.benchOurs = async ({ model, runs, decodeTokens, reference, student }) => 
   const prefill = [];
   let generated = 0;
   for (let i = 0; i < runs; i++) {
-    const r = await engine.generate({ prompt, maxTokens: decodeTokens });
+    const r = await engine.generate({ prompt, maxTokens: decodeTokens, ignoreEos: true });
     decode.push(r.timing.decode_tok_s);
     prefill.push(r.timing.first_token_ms);
     generated = r.generated_tokens;
@@ -80,7 +80,7 @@ window.benchWllama = async ({ model, runs, decodeTokens, promptText, threads }) 
   const prefill = [];
   let generated = 0;
   for (let i = 0; i < runs; i++) {
-    const r = await wllama.createCompletion({ prompt: promptText, max_tokens: decodeTokens, temp: 0, top_k: 1, cache_prompt: false, stream: false });
+    const r = await wllama.createCompletion({ prompt: promptText, max_tokens: decodeTokens, ignore_eos: true, temp: 0, top_k: 1, cache_prompt: false, stream: false });
     decode.push(r.timings ? r.timings.predicted_per_second : null);
     prefill.push(r.timings ? r.timings.prompt_ms : null);
     generated = r.timings ? r.timings.predicted_n : null;

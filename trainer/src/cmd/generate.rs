@@ -43,6 +43,9 @@ pub struct Args {
     /// Stop when the output contains this text (repeatable).
     #[arg(long)]
     stop: Vec<String>,
+    /// Go on past the end token until `--max-tokens` (decode-speed measurements).
+    #[arg(long)]
+    ignore_eos: bool,
     /// CPU threads (default: `CANDLE_NUM_THREADS`, else 1).
     #[arg(long)]
     threads: Option<usize>,
@@ -94,6 +97,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         max_tokens: args.max_tokens,
         sampling,
         stop: args.stop.clone(),
+        ignore_eos: args.ignore_eos,
     };
     let started = std::time::Instant::now();
     let mut out = std::io::stdout().lock();

@@ -271,7 +271,7 @@ fn draft_local(
     let generate = GenerateOptions {
         max_tokens: options.max_tokens,
         sampling: sampling(options, seed),
-        stop: Vec::new(),
+        ..GenerateOptions::default()
     };
     let out = generate_focused(model, &job.steps, &generate, |_| ControlFlow::Continue(()))?;
     Ok(Draft {
