@@ -32,9 +32,9 @@ use crate::compact::{entity_line, relationship_line_of, specialization_line, uni
 use crate::finding::{Category, Finding};
 use crate::grade::{match_attributes, name_similarity, Alignment, SAME_NAME};
 use crate::lexicon::Lexicon;
-use crate::model::{same_name, Attribute, Diagram};
+use crate::model::{same_name, Attribute, Cardinality, Diagram, Link};
 use crate::path::{all_paths, ElementPath};
-use crate::semantics::side_constraints;
+use crate::semantics::{side_constraints, SideConstraint};
 use std::fmt::Write;
 
 /// The first line of every focused prompt.
@@ -322,17 +322,47 @@ fn rename_attributes(lexicon: &Lexicon, ours: &[Attribute], theirs: &mut Vec<Att
     *theirs = order.into_iter().map(|j| theirs[j].clone()).collect();
 }
 
-/// A relationship's line with every side in one notation, whatever labels the diagram used:
-/// `ENTITY(min,max)` from the entity's own side (`N` many, `?` unknown, then the ratio label
-/// for relationships of degree three or more), with `:role` when there is one. Sides that
-/// mean the same then read the same. The sides follow the order of `reference_order`
-/// (entity, role) when given (their order is not a mistake).
+/// How a relationship's sides are written in a focused prompt: in the label style the
+/// reference uses for that relationship, whatever style the student chose, so that equal
+/// meanings read the same and a changed label shows on the side it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notation {
+    /// `ENTITY=N`, `ENTITY-1` (`=` total, `-` partial; the ratio label).
+    Ratio,
+    /// `ENTITY(min,max)` from the entity's own side.
+    MinMax,
+}
+
+impl Notation {
+    /// The reference's style for the relationship `name` (ratio when it has none).
+    fn of(reference: &Diagram, name: &str) -> Notation {
+        let min_max = reference
+            .links_of(name)
+            .any(|l| matches!(l.cardinality, Some(Cardinality::MinMax { .. })));
+        if min_max {
+            Notation::MinMax
+        } else {
+            Notation::Ratio
+        }
+    }
+}
+
+/// A relationship's line with its sides in `notation` (see [`Notation`]; `?` marks what the
+/// labels leave unknown), with `:role` when there is one. The sides follow the order of
+/// `reference_order` (entity, role) when given (their order is not a mistake).
 fn side_line_ordered(
     diagram: &Diagram,
     name: &str,
+    notation: Notation,
     reference_order: Option<&[(String, Option<String>)]>,
 ) -> String {
-    let mut sides = side_constraints(diagram, name);
+    let constraints = side_constraints(diagram, name);
+    let binary = constraints.len() == 2;
+    let mut sides: Vec<(usize, &Link, SideConstraint)> = constraints
+        .iter()
+        .enumerate()
+        .map(|(i, (link, c))| (i, *link, *c))
+        .collect();
     if let Some(order) = reference_order {
         let rank = |entity: &str, role: &Option<String>| {
             order
@@ -341,19 +371,40 @@ fn side_line_ordered(
                 .or_else(|| order.iter().position(|(e, _)| e == entity))
                 .unwrap_or(order.len())
         };
-        sides.sort_by_key(|(link, _)| rank(&link.entity, &link.role));
+        sides.sort_by_key(|(_, link, _)| rank(&link.entity, &link.role));
     }
+    let min_max = |c: &SideConstraint| {
+        let max = match c.max {
+            Some(Some(k)) => k.to_string(),
+            Some(None) => "N".into(),
+            None => "?".into(),
+        };
+        let mut out = format!("({},{max})", c.min);
+        if let Some(many) = c.ratio {
+            out.push(if many { 'N' } else { '1' });
+        }
+        out
+    };
     let written: Vec<String> = sides
         .iter()
-        .map(|(link, constraint)| {
-            let max = match constraint.max {
-                Some(Some(k)) => k.to_string(),
-                Some(None) => "N".into(),
-                None => "?".into(),
-            };
-            let mut side = format!("{}({},{max})", link.entity, constraint.min);
-            if let Some(many) = constraint.ratio {
-                side.push(if many { 'N' } else { '1' });
+        .map(|(i, link, constraint)| {
+            let mut side = link.entity.clone();
+            match notation {
+                Notation::MinMax => side.push_str(&min_max(constraint)),
+                Notation::Ratio => {
+                    // A binary side's ratio label is the other side's maximum.
+                    let label = if binary {
+                        constraints[1 - i].1.is_many()
+                    } else {
+                        constraint.ratio
+                    };
+                    side.push(if constraint.total() { '=' } else { '-' });
+                    match label {
+                        Some(true) => side.push('N'),
+                        Some(false) => side.push('1'),
+                        None => side.push_str(&min_max(constraint)),
+                    }
+                }
             }
             if let Some(role) = &link.role {
                 let _ = write!(side, ":{role}");
@@ -364,9 +415,10 @@ fn side_line_ordered(
     relationship_line_of(diagram, name, &written)
 }
 
-/// [`side_line_ordered`] in the diagram's own side order.
-fn side_line(diagram: &Diagram, name: &str) -> String {
-    side_line_ordered(diagram, name, None)
+/// [`side_line_ordered`] in the diagram's own side order, in the reference's notation for
+/// that relationship.
+fn side_line(diagram: &Diagram, reference: &Diagram, name: &str) -> String {
+    side_line_ordered(diagram, name, Notation::of(reference, name), None)
 }
 
 /// Every attribute name of a list, at every depth.
@@ -442,7 +494,7 @@ fn misplaced_lines(
         if let Some(attributes) = renamed(&r.name, &r.attributes) {
             let mut copy = student.clone();
             copy.relationships[i].attributes = attributes;
-            lines.push(side_line(&copy, &r.name));
+            lines.push(side_line(&copy, reference, &r.name));
         }
     }
     lines
@@ -498,7 +550,7 @@ impl Sources<'_> {
             "Reference also",
             identifying
                 .iter()
-                .map(|r| side_line(reference, r))
+                .map(|r| side_line(reference, reference, r))
                 .collect(),
             &mut budget,
         );
@@ -510,7 +562,7 @@ impl Sources<'_> {
                     (r.identifying || identifying.contains(&r.name.as_str()))
                         && student.links_of(&r.name).any(|l| l.entity == theirs.name)
                 })
-                .map(|r| side_line(student, &r.name))
+                .map(|r| side_line(student, reference, &r.name))
                 .collect();
             push_lines(&mut out, "Student also", lines, &mut budget);
         }
@@ -545,10 +597,11 @@ impl Sources<'_> {
             .collect();
         let mut out = format!(
             "Reference: {}\nStudent: {}\n",
-            side_line(reference, &ours.name),
+            side_line(reference, reference, &ours.name),
             theirs.map_or("-".into(), |t| side_line_ordered(
                 student,
                 &t.name,
+                Notation::of(reference, &ours.name),
                 Some(&order)
             ))
         );
@@ -642,8 +695,8 @@ mod tests {
         focus_steps(&Lexicon::builtin(), &reference, &student)
     }
 
-    /// The student's lines use the reference's names, attribute order and side order, and one
-    /// side notation, so that only real differences remain.
+    /// The student's lines use the reference's names, attribute order, side order and label
+    /// style, so that only real differences remain.
     #[test]
     fn prompts_hold_the_element_its_match_in_reference_names_and_the_evidence_elsewhere() {
         let steps = steps();
@@ -656,11 +709,40 @@ mod tests {
         assert_eq!(
             steps[2].prompt,
             "Grade one element.\n\
-             Reference: R WORKS_ON: EMPLOYEE(1,N), PROJECT(1,N); Hours\n\
-             Student: R WORKS_ON: EMPLOYEE(1,N), PROJECT(1,N)\n\
+             Reference: R WORKS_ON: EMPLOYEE=N, PROJECT=N; Hours\n\
+             Student: R WORKS_ON: EMPLOYEE=N, PROJECT=N\n\
              Student entities: EMPLOYEE, PROJECT\n\
              Student also: E EMPLOYEE: *Ssn, Hours\n"
         );
+    }
+
+    /// A changed label shows on the side it belongs to, in the reference's label style.
+    #[test]
+    fn sides_are_written_in_the_reference_label_style() {
+        let reference = parse(
+            "@startchen\nentity A {\n}\nentity B {\n}\nrelationship R {\n}\n\
+             R =N= A\nR -1- B\n@endchen\n",
+        )
+        .unwrap();
+        let prompt = |student: &str| {
+            let student = parse(student).unwrap();
+            focus_steps(&Lexicon::builtin(), &reference, &student)[2]
+                .prompt
+                .clone()
+        };
+        let same = prompt(
+            "@startchen\nentity A {\n}\nentity B {\n}\nrelationship R {\n}\n\
+             R -(0,N)- B\nR -(1,1)- A\n@endchen\n",
+        );
+        assert!(
+            same.contains("Reference: R R: A=N, B-1\nStudent: R R: A=N, B-1\n"),
+            "{same}"
+        );
+        let changed = prompt(
+            "@startchen\nentity A {\n}\nentity B {\n}\nrelationship R {\n}\n\
+             R =N= A\nR -N- B\n@endchen\n",
+        );
+        assert!(changed.contains("Student: R R: A=N, B-N\n"), "{changed}");
     }
 
     #[test]

@@ -104,8 +104,11 @@ fn markdown(card: &Value) -> String {
         "The default grading model of the EERD grader: a {} llama-architecture decoder \
          ({} parameters, vocabulary {}, context {} tokens) trained from scratch on this \
          repository's synthetic data set by the R2tA pipeline, exported as GGUF {} ({} bytes). \
-         It reads the compact forms of a reference and a student diagram and writes numbered \
-         reasoning steps, one per reference element, then the findings (`eerd::trace`).\n",
+         It judges one reference element at a time: a short prompt holds the element's \
+         compact line, the student's matching line (found by the label-free aligner and \
+         written in the reference's names and order) and the evidence elsewhere, and the model \
+         answers `ok` or the mistakes; the verdicts make the numbered reasoning steps and the \
+         findings (`eerd::trace::focus`).\n",
         card["preset"].as_str().unwrap_or("?"),
         card["parameters"],
         card["vocab_size"],
@@ -116,9 +119,9 @@ fn markdown(card: &Value) -> String {
     if card["meets_targets"] != true {
         let _ = writeln!(
             out,
-            "**Not fit for grading students.** With the inference-time audit it reaches micro-F1 \
-             {:.3} on `test.jsonl` and {:.3} on `unseen.jsonl` (targets: 0.95 and 0.85). It \
-             ships so that the page and the widget run end to end; treat its findings as noise.\n",
+            "**Below the quality targets.** With the inference-time audit it reaches micro-F1 \
+             {:.3} on `test.jsonl` and {:.3} on `unseen.jsonl` (targets: 0.95 and 0.85). Its \
+             findings are hints to check against the diagram, not a grade.\n",
             card["test_micro_f1"].as_f64().unwrap_or(0.0),
             card["unseen_micro_f1"].as_f64().unwrap_or(0.0),
         );
