@@ -29,7 +29,7 @@ use crate::r2ta::draft::{
 use crate::r2ta::evaluate::{
     evaluate_model, evaluate_rules, table_json, table_markdown, table_svg, ModelEval, Row,
 };
-use crate::r2ta::refine::{refine, Pair, Refined};
+use crate::r2ta::refine::{balance_pairs, refine, Pair, Refined};
 use crate::r2ta::rerun;
 use crate::r2ta::traces::{
     gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
@@ -701,6 +701,16 @@ impl Pipeline {
         // All pairs: flawed drafts and flawed on-policy samples.
         let mut pairs: Vec<Pair> = read_jsonl(&self.path("refine/pairs.jsonl"))?;
         pairs.extend(refined.pairs);
+        let all = pairs.len();
+        let pairs = balance_pairs(pairs);
+        say(
+            &self.options,
+            &format!(
+                "  {} preference pairs ({} kept: pairs against a missed mistake held to the number of the others)",
+                all,
+                pairs.len()
+            ),
+        );
         if pairs.is_empty() {
             bail!("no preference pairs: every draft and sample passed the audit");
         }

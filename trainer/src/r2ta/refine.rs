@@ -129,3 +129,57 @@ pub fn refine(records: &[Record], drafts: &[Draft], lexicon: &Lexicon) -> Result
         report,
     })
 }
+
+/// The pairs with the "missed mistake" kind (the rejected verdict is `ok`) held to at most as
+/// many as all the others, keeping every other pair and an evenly spread subset of those.
+///
+/// A base model's drafts mostly answer `ok` where there is a mistake, so nine in ten pairs
+/// are of that kind; DPO on them lowers the probability of `ok` for every prompt, and the
+/// model then reports mistakes in clean diagrams (on the test split false alarms went from 0 %
+/// to 96 % of clean records).
+pub fn balance_pairs(pairs: Vec<Pair>) -> Vec<Pair> {
+    let missed = pairs.iter().filter(|p| p.rejected.trim() == "ok").count();
+    let others = pairs.len() - missed;
+    if missed <= others.max(1) {
+        return pairs;
+    }
+    let keep = others.max(1);
+    let mut seen = 0usize;
+    pairs
+        .into_iter()
+        .filter(|p| {
+            if p.rejected.trim() != "ok" {
+                return true;
+            }
+            // Keep the i-th missed pair when it crosses a multiple of missed / keep.
+            let take = (seen + 1) * keep / missed > seen * keep / missed;
+            seen += 1;
+            take
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(i: usize, rejected: &str) -> Pair {
+        Pair {
+            id: format!("r#{i}"),
+            prompt: "p".into(),
+            chosen: "c".into(),
+            rejected: rejected.into(),
+        }
+    }
+
+    #[test]
+    fn missed_mistake_pairs_are_held_to_the_number_of_the_others() {
+        let mut pairs: Vec<Pair> = (0..10).map(|i| pair(i, "ok")).collect();
+        pairs.extend((10..13).map(|i| pair(i, "wrong_key A")));
+        let kept = balance_pairs(pairs);
+        let ids: Vec<&str> = kept.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["r#3", "r#6", "r#9", "r#10", "r#11", "r#12"]);
+        let few: Vec<Pair> = vec![pair(0, "ok"), pair(1, "x A")];
+        assert_eq!(balance_pairs(few.clone()), few);
+    }
+}
