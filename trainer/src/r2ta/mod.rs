@@ -4,6 +4,7 @@
 //! - [`traces`]: gold and unrefined trace records of a data set (SFT data, warm-up data);
 //! - [`draft`]: stage 1, drafts from a local GGUF model or an OpenAI-compatible endpoint;
 //! - [`refine`]: stage 2, step-wise audit, refined traces, audit report, preference pairs;
+//! - [`rename`]: name augmentation of SFT examples (made-up names);
 //! - [`evaluate`]: scoring graders and the comparison table;
 //! - [`pipeline`]: all stages in one run folder, with resume;
 //! - [`rerun`]: which stages a changed configuration invalidates;
@@ -14,5 +15,6 @@ pub mod draft;
 pub mod evaluate;
 pub mod pipeline;
 pub mod refine;
+pub mod rename;
 pub mod rerun;
 pub mod traces;

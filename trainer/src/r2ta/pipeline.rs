@@ -30,7 +30,9 @@ use crate::r2ta::evaluate::{
     evaluate_model, evaluate_rules, table_json, table_markdown, table_svg, ModelEval, Row,
 };
 use crate::r2ta::refine::{balance_pairs, refine, Pair, Refined};
+use crate::r2ta::rename::rename_some;
 use crate::r2ta::rerun;
+use crate::r2ta::traces::TraceRecord;
 use crate::r2ta::traces::{
     gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
 };
@@ -157,6 +159,15 @@ impl Default for SamplesConfig {
     }
 }
 
+/// Augmentation of the SFT data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Share of SFT examples whose names are replaced by made-up ones
+    /// ([`crate::r2ta::rename`]); 0 turns it off.
+    pub renamed: f64,
+}
+
 /// Evaluation settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -203,6 +214,8 @@ pub struct PipelineConfig {
     pub drafts: DraftsConfig,
     /// Stage 3: SFT on refined traces.
     pub sft: SftConfig,
+    /// Stage 3: augmentation of the SFT data.
+    pub augment: AugmentConfig,
     /// Stage 4: on-policy samples.
     pub samples: SamplesConfig,
     /// Stage 4: DPO.
@@ -221,6 +234,7 @@ impl Default for PipelineConfig {
             warmup: WarmupConfig::default(),
             drafts: DraftsConfig::default(),
             sft: SftConfig::default(),
+            augment: AugmentConfig::default(),
             samples: SamplesConfig::default(),
             dpo: DpoConfig::default(),
             eval: EvalConfig::default(),
@@ -673,7 +687,12 @@ impl Pipeline {
     }
 
     fn stage_sft(&self) -> Result<()> {
-        let data = self.train_data(&self.path("refine/refined.jsonl"))?;
+        let refined: Vec<TraceRecord> = read_jsonl(&self.path("refine/refined.jsonl"))?;
+        let examples = rename_some(&refined, self.config.augment.renamed, self.config.seed);
+        std::fs::create_dir_all(self.path("sft"))?;
+        let path = self.path("sft/examples.jsonl");
+        write_jsonl(&path, &examples)?;
+        let data = self.train_data(&path)?;
         self.train("sft", &self.config.sft, &data, Some("base"))?;
         self.export("sft")?;
         Ok(())

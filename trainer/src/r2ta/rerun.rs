@@ -16,7 +16,7 @@ pub fn first_stage_of(section: &str) -> Option<&'static str> {
         "model" => "tokenizer",
         "warmup" => "base",
         "drafts" => "drafts",
-        "sft" => "sft",
+        "sft" | "augment" => "sft",
         "samples" => "samples",
         "dpo" => "dpo",
         "eval" => "eval",

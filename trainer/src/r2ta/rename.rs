@@ -1,0 +1,181 @@
+//! Name augmentation: training examples with every element name replaced by a made-up one.
+//!
+//! Trained only on the library's assignments, the model learns their names: on assignments it
+//! has never seen (`unseen.jsonl`) it reported mistakes in lines identical to the reference.
+//! Replacing the names of some examples — consistently within the example, in the prompt and
+//! in the verdict — leaves only the comparison to learn there.
+
+use crate::r2ta::traces::TraceRecord;
+use crate::rng::Rng;
+use eerd::finding::Category;
+use std::collections::HashMap;
+
+/// Words of the focused prompt and verdict grammar that are not names.
+const GRAMMAR: &[&str] = &[
+    "Grade",
+    "one",
+    "element",
+    "Reference",
+    "Student",
+    "also",
+    "entities",
+    "ok",
+    "E",
+    "W",
+    "R",
+    "I",
+    "S",
+    "U",
+    "N",
+    "M",
+    "d",
+    "o",
+];
+
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "be", "do", "fu", "ga", "hi", "jo", "pe", "sa",
+    "ti", "wu", "xe", "ya", "bra", "kel", "mon", "dar", "sil", "tor", "ven", "qua",
+];
+
+fn is_grammar(word: &str) -> bool {
+    GRAMMAR.contains(&word) || Category::ALL.iter().any(|c| c.id() == word)
+}
+
+/// A made-up name in the style of `like`: all capitals for entity-style names, else a
+/// capital first letter; parts joined by `_` like the original.
+fn made_up(like: &str, rng: &mut Rng) -> String {
+    let parts = like
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .count()
+        .clamp(1, 3);
+    let mut words = Vec::with_capacity(parts);
+    for _ in 0..parts {
+        let n = 1 + rng.below(3);
+        let word: String = (0..n)
+            .map(|_| SYLLABLES[rng.below(SYLLABLES.len())])
+            .collect();
+        words.push(word);
+    }
+    let name = words.join("_");
+    let upper = like.chars().any(char::is_alphabetic)
+        && like
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .all(char::is_uppercase);
+    if upper {
+        name.to_uppercase()
+    } else {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// `record` with every name in its prompt and completion replaced by a made-up one, the same
+/// name always by the same replacement (and different names by different ones).
+pub fn rename(record: &TraceRecord, rng: &mut Rng) -> TraceRecord {
+    let mut map: HashMap<String, String> = HashMap::new();
+    let mut taken: Vec<String> = Vec::new();
+    let mut replace = |text: &str, rng: &mut Rng| -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut word = String::new();
+        let mut flush = |word: &mut String, out: &mut String, rng: &mut Rng| {
+            if word.is_empty() {
+                return;
+            }
+            let starts_alpha = word.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+            if !starts_alpha || is_grammar(word) {
+                out.push_str(word);
+            } else {
+                let new = map
+                    .entry(word.clone())
+                    .or_insert_with(|| loop {
+                        let candidate = made_up(word, rng);
+                        if !taken.contains(&candidate) && !is_grammar(&candidate) {
+                            taken.push(candidate.clone());
+                            break candidate;
+                        }
+                    })
+                    .clone();
+                out.push_str(&new);
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out, rng);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out, rng);
+        out
+    };
+    let prompt = replace(&record.prompt, rng);
+    let completion = replace(&record.completion, rng);
+    TraceRecord {
+        id: record.id.clone(),
+        prompt,
+        completion,
+    }
+}
+
+/// `records` with a share `rate` of them renamed (deterministic for `seed`).
+pub fn rename_some(records: &[TraceRecord], rate: f64, seed: u64) -> Vec<TraceRecord> {
+    let mut rng = Rng::new(seed ^ 0x6e61_6d65_7321);
+    records
+        .iter()
+        .map(|r| {
+            if rng.next_f64() < rate {
+                rename(r, &mut rng)
+            } else {
+                r.clone()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_replaced_consistently_and_the_grammar_kept() {
+        let record = TraceRecord {
+            id: "x#1".into(),
+            prompt: "Grade one element.\nReference: E EMPLOYEE: *Ssn, Salary\n\
+                     Student: E EMPLOYEE: *Ssn\nStudent also: R WORKS_ON: EMPLOYEE=N, PROJECT-1; Salary\n"
+                .into(),
+            completion: "misplaced_attribute EMPLOYEE.Salary".into(),
+        };
+        let out = rename(&record, &mut Rng::new(3));
+        assert!(out.prompt.starts_with("Grade one element.\nReference: E "));
+        assert!(!out.prompt.contains("EMPLOYEE") && !out.prompt.contains("Salary"));
+        let employee = out.prompt["Grade one element.\nReference: E ".len()..]
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(
+            employee.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+            "{employee}"
+        );
+        let words = |text: &str, word: &str| {
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| *w == word)
+                .count()
+        };
+        assert_eq!(words(&out.prompt, &employee), 3, "{}", out.prompt);
+        assert!(out
+            .completion
+            .starts_with(&format!("misplaced_attribute {employee}.")));
+        let salary = out.completion.rsplit('.').next().unwrap();
+        assert_eq!(words(&out.prompt, salary), 2, "{}", out.prompt);
+        assert!(out.prompt.contains("=N, ") && out.prompt.contains("-1; "));
+        assert_eq!(rename(&record, &mut Rng::new(3)), out);
+    }
+}
