@@ -16,7 +16,7 @@ variants = 24
 unseen = 8
 [model]
 preset = "tiny"
-seq_len = 768
+seq_len = 256
 vocab_size = 600
 [warmup.train]
 steps = 3
@@ -30,6 +30,8 @@ steps = 3
 batch_size = 2
 eval_every = 0
 save_every = 0
+[augment]
+renamed = 0.5
 [samples]
 records = 4
 [samples.sampling]
@@ -71,6 +73,7 @@ fn every_stage_runs_and_a_second_run_resumes() {
         "refine/refined.jsonl",
         "refine/audits.jsonl",
         "refine/report.md",
+        "sft/examples.jsonl",
         "sft/model.gguf",
         "samples/samples.jsonl",
         "pairs.jsonl",
@@ -81,6 +84,26 @@ fn every_stage_runs_and_a_second_run_resumes() {
     ] {
         assert!(run.join(file).is_file(), "{file} missing");
     }
+    // SFT learns the refined step examples, about half of them with made-up names.
+    let lines = |file: &str| -> Vec<String> {
+        std::fs::read_to_string(run.join(file))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let (refined, examples) = (lines("refine/refined.jsonl"), lines("sft/examples.jsonl"));
+    assert_eq!(refined.len(), examples.len());
+    let renamed = refined
+        .iter()
+        .zip(&examples)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        renamed > refined.len() / 4 && renamed < refined.len() * 3 / 4,
+        "{renamed} of {} renamed",
+        refined.len()
+    );
     let table: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("eval/table.json")).unwrap())
             .unwrap();
