@@ -140,6 +140,13 @@ fn markdown(card: &Value) -> String {
         card["data"]["unseen"],
     );
     let _ = writeln!(out, "## Evaluation (greedy decoding, the exported GGUFs)\n");
+    let first = &card["evaluation"]["rows"][0];
+    let _ = writeln!(
+        out,
+        "Scored on {} records of `test.jsonl` and {} of `unseen.jsonl` (the first ones when the \
+         pipeline's `[eval]` limits them).\n",
+        first["test"]["records"], first["unseen"]["records"]
+    );
     let _ = writeln!(
         out,
         "| grader | split | micro P | micro R | micro F1 | macro F1 | false alarms | hallucinations | failed |\n|---|---|---:|---:|---:|---:|---:|---:|---:|"
