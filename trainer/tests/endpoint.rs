@@ -637,3 +637,46 @@ fn real_server() {
     }
     assert!(failures.is_empty(), "disagree: {failures:?}");
 }
+
+/// Drafting from an endpoint sends one request per focused step (the step's prompt in the
+/// template, one line wanted) and writes the verdicts into the usual completion text.
+#[test]
+fn drafts_from_an_endpoint_ask_once_per_step() {
+    use eerd_trainer::r2ta::draft::{draft_all, focus_jobs, DraftOptions, DraftSource};
+    let reference = include_str!("../../static/assignments/company/reference.puml");
+    let record = eerd::finding::Record {
+        id: "company-x".into(),
+        assignment: "company".into(),
+        reference: reference.into(),
+        student: reference.into(),
+        requirements: None,
+        findings: Vec::new(),
+    };
+    let lexicon = eerd::lexicon::Lexicon::builtin();
+    let jobs = focus_jobs(std::slice::from_ref(&record), &lexicon).unwrap();
+    let steps = jobs[0].steps.len();
+    let mut replies: Vec<Reply> = (0..steps - 1).map(|_| completions_answer("ok")).collect();
+    replies.push(completions_answer("wrong_key EMPLOYEE\nextra text"));
+    let mock = Mock::start(replies);
+    let source = DraftSource::Endpoint(
+        mock.endpoint(Api::Completions),
+        "{prompt}<|prompt_end|>".into(),
+    );
+    let options = DraftOptions {
+        temperature: 0.0,
+        ..DraftOptions::default()
+    };
+    let drafts = draft_all(&source, &jobs, &options, &|_, _| {}).unwrap();
+    let requests = mock.requests();
+    assert_eq!(requests.len(), steps);
+    let first = requests[0].json();
+    assert_eq!(
+        first["prompt"].as_str().unwrap(),
+        format!("{}<|prompt_end|>", jobs[0].steps[0].prompt)
+    );
+    let parsed = eerd::trace::parse_completion(&drafts[0].completion);
+    assert!(parsed.is_clean(), "{:?}", parsed.errors);
+    assert_eq!(parsed.trace.steps.len(), steps);
+    let last = parsed.trace.steps.last().unwrap();
+    assert_eq!(last.claims.len(), 1, "{}", drafts[0].completion);
+}
