@@ -13,15 +13,7 @@ use std::path::Path;
 
 #[test]
 fn true_traces_round_trip_and_pass_the_audit() {
-    let library =
-        load_library(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../static/assignments"))
-            .expect("library");
-    let options = Options {
-        seed: 7,
-        variants: 160,
-        unseen: 40,
-    };
-    let data = generate(&library, options, &mut |_, _| {}).expect("data set");
+    let data = data_set(7, 160, 40);
     let lexicon = Lexicon::builtin();
     let mut records = 0;
     for record in data.train.iter().chain(&data.test).chain(&data.unseen) {
@@ -119,15 +111,20 @@ fn refine_pairs_the_flawed_step_only() {
     assert!(refined.audits[0].flawed);
 }
 
+/// The training records of a small generated data set, and the built-in lexicon.
 fn small_data_set() -> (Vec<eerd::finding::Record>, Lexicon) {
+    (data_set(11, 40, 10).train, Lexicon::builtin())
+}
+
+/// A data set generated from the library with `seed` and these sizes.
+fn data_set(seed: u64, variants: usize, unseen: usize) -> eerd_trainer::dataset::Dataset {
     let library =
         load_library(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../static/assignments"))
             .expect("library");
     let options = Options {
-        seed: 11,
-        variants: 40,
-        unseen: 10,
+        seed,
+        variants,
+        unseen,
     };
-    let data = generate(&library, options, &mut |_, _| {}).expect("data set");
-    (data.train, Lexicon::builtin())
+    generate(&library, options, &mut |_, _| {}).expect("data set")
 }

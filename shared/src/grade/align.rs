@@ -76,7 +76,7 @@ pub(crate) fn greedy_match(scores: &[Vec<Option<f64>>], right_len: usize) -> Vec
 }
 
 /// Every attribute name of a list, at every depth.
-fn all_names(attributes: &[Attribute], out: &mut Vec<String>) {
+pub(crate) fn all_names(attributes: &[Attribute], out: &mut Vec<String>) {
     for a in attributes {
         out.push(a.name.clone());
         all_names(&a.parts, out);

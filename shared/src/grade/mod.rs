@@ -7,7 +7,7 @@
 mod align;
 mod rules;
 
-pub(crate) use align::{match_attributes, SAME_NAME};
+pub(crate) use align::{all_names, match_attributes, SAME_NAME};
 pub use align::{name_similarity, Alignment};
 pub use rules::RulesGrader;
 

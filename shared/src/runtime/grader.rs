@@ -143,22 +143,13 @@ pub fn generate_focused(
         let ids = model.prompt_ids(&step.prompt)?;
         prompt_tokens += ids.len();
         let room = model.context_length().saturating_sub(ids.len());
+        let mut sampling = options.sampling.clone();
+        if let Sampling::TopP { seed, .. } = &mut sampling {
+            *seed = seed.wrapping_add(i as u64);
+        }
         let step_options = GenerateOptions {
             max_tokens: options.max_tokens.min(STEP_MAX_TOKENS).min(room),
-            sampling: match &options.sampling {
-                Sampling::TopP {
-                    temperature,
-                    top_p,
-                    top_k,
-                    seed,
-                } => Sampling::TopP {
-                    temperature: *temperature,
-                    top_p: *top_p,
-                    top_k: *top_k,
-                    seed: seed.wrapping_add(i as u64),
-                },
-                other => other.clone(),
-            },
+            sampling,
             stop: vec!["\n".to_string()],
             ignore_eos: false,
         };

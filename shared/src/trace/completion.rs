@@ -29,11 +29,18 @@ pub(super) fn render(trace: &Trace) -> String {
         }
         out.push('\n');
     }
-    if trace.findings.is_empty() {
+    out.push_str(&render_findings(&trace.findings));
+    out
+}
+
+/// The findings block: `Findings: none` or `Findings:` and one line per finding.
+pub(super) fn render_findings(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    if findings.is_empty() {
         out.push_str("Findings: none\n");
     } else {
         out.push_str("Findings:\n");
-        for f in &trace.findings {
+        for f in findings {
             let _ = writeln!(
                 out,
                 "- {} | {} | {} | {}",

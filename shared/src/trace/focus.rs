@@ -25,15 +25,15 @@
 //! completion text, and [`findings_block`] its findings, so the audit, the parser and the page
 //! see the same trace as before.
 
-use super::completion::parse_verdict;
-use super::gold::{skeleton, step_of};
+use super::completion::{parse_verdict, render_findings};
+use super::gold::{skeleton, step_paths};
 use super::{escape_special, Claim, StepKind, Trace};
 use crate::compact::{entity_line, relationship_line_of, specialization_line, union_line};
 use crate::finding::{Category, Finding};
-use crate::grade::{match_attributes, name_similarity, Alignment, SAME_NAME};
+use crate::grade::{all_names, match_attributes, name_similarity, Alignment, SAME_NAME};
 use crate::lexicon::Lexicon;
 use crate::model::{same_name, Attribute, Cardinality, Diagram, Link};
-use crate::path::{all_paths, ElementPath};
+use crate::path::ElementPath;
 use crate::semantics::{side_constraints, SideConstraint};
 use std::fmt::Write;
 
@@ -83,14 +83,13 @@ impl FocusStep {
 pub fn focus_steps(lexicon: &Lexicon, reference: &Diagram, student: &Diagram) -> Vec<FocusStep> {
     let alignment = Alignment::new(lexicon, reference, student);
     let translated = translate(lexicon, reference, student, &alignment);
-    let all = all_paths(reference);
     let sources = Sources {
         lexicon,
         reference,
         student: &translated,
         alignment: &alignment,
     };
-    skeleton(lexicon, reference, student)
+    skeleton(&alignment, reference, student)
         .into_iter()
         .map(|step| {
             let body = match step.kind {
@@ -100,11 +99,7 @@ pub fn focus_steps(lexicon: &Lexicon, reference: &Diagram, student: &Diagram) ->
                     hierarchy_prompt(reference, &translated, &step.reference)
                 }
             };
-            let paths = all
-                .iter()
-                .filter(|p| step_of(reference, p).is_some_and(|(_, e)| e == step.reference))
-                .cloned()
-                .collect();
+            let paths = step_paths(reference, &step.reference);
             FocusStep {
                 kind: step.kind,
                 reference: step.reference,
@@ -162,15 +157,7 @@ pub fn findings_block(steps: &[FocusStep], verdicts: &[String]) -> String {
             });
         }
     }
-    let trace = Trace {
-        steps: Vec::new(),
-        findings,
-    };
-    trace
-        .render()
-        .strip_prefix("Steps:\n")
-        .unwrap_or_default()
-        .to_string()
+    render_findings(&findings)
 }
 
 /// The whole completion text of a focused grading with these verdicts (one per step).
@@ -421,14 +408,6 @@ fn side_line(diagram: &Diagram, reference: &Diagram, name: &str) -> String {
     side_line_ordered(diagram, name, Notation::of(reference, name), None)
 }
 
-/// Every attribute name of a list, at every depth.
-fn names(attributes: &[Attribute], out: &mut Vec<String>) {
-    for a in attributes {
-        out.push(a.name.clone());
-        names(&a.parts, out);
-    }
-}
-
 /// Student lines (other than the element's own) that carry an attribute the reference element
 /// has and the student's element lacks, with that attribute written in the reference's name.
 /// An attribute that stands for one of its own owner's reference attributes does not count.
@@ -441,7 +420,7 @@ fn misplaced_lines(
     own: Option<&str>,
 ) -> Vec<String> {
     let mut present = Vec::new();
-    names(theirs.unwrap_or_default(), &mut present);
+    all_names(theirs.unwrap_or_default(), &mut present);
     let lacking: Vec<&Attribute> = ours
         .iter()
         .filter(|a| !present.iter().any(|p| same_name(p, &a.name)))
@@ -453,9 +432,9 @@ fn misplaced_lines(
     let own_attributes = |owner: &str| -> Vec<String> {
         let mut out = Vec::new();
         if let Some(e) = reference.entity(owner) {
-            names(&e.attributes, &mut out);
+            all_names(&e.attributes, &mut out);
         } else if let Some(r) = reference.relationship(owner) {
-            names(&r.attributes, &mut out);
+            all_names(&r.attributes, &mut out);
         }
         out
     };

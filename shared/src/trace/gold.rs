@@ -6,7 +6,7 @@ use crate::finding::Finding;
 use crate::grade::Alignment;
 use crate::lexicon::Lexicon;
 use crate::model::{same_name, Diagram};
-use crate::path::ElementPath;
+use crate::path::{all_paths, ElementPath};
 
 /// The step a reference path belongs to: its kind and the path of its element (an attribute
 /// belongs to its owner, a side to its relationship). `None` if the path names nothing in
@@ -40,10 +40,18 @@ pub fn step_of(reference: &Diagram, path: &ElementPath) -> Option<(StepKind, Ele
     }
 }
 
+/// Every reference path that belongs to the step of `element` (see [`step_of`]): the element,
+/// its attributes at every depth, and its sides.
+pub fn step_paths(reference: &Diagram, element: &ElementPath) -> Vec<ElementPath> {
+    all_paths(reference)
+        .into_iter()
+        .filter(|p| step_of(reference, p).is_some_and(|(_, s)| s == *element))
+        .collect()
+}
+
 /// The steps of `reference` in order (entities, relationships, specializations, unions), each
-/// with the student's matching element and no claims yet.
-pub(crate) fn skeleton(lexicon: &Lexicon, reference: &Diagram, student: &Diagram) -> Vec<Step> {
-    let alignment = Alignment::new(lexicon, reference, student);
+/// with the student's matching element under `alignment` and no claims yet.
+pub(crate) fn skeleton(alignment: &Alignment, reference: &Diagram, student: &Diagram) -> Vec<Step> {
     let student_entity = |name: &str| alignment.student_entity(reference, student, name);
     let mut steps = Vec::new();
     for (i, e) in reference.entities.iter().enumerate() {
@@ -112,7 +120,8 @@ pub fn gold_trace(
     student: &Diagram,
     labels: &[Finding],
 ) -> Trace {
-    let mut steps = skeleton(lexicon, reference, student);
+    let alignment = Alignment::new(lexicon, reference, student);
+    let mut steps = skeleton(&alignment, reference, student);
     for label in labels {
         let claim = Claim::of(label);
         match step_of(reference, &label.element) {

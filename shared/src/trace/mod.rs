@@ -37,7 +37,7 @@ pub use focus::{
     completion_text, examples, explanation, findings_block, focus_steps, read_verdict, step_header,
     verdict_text, FocusStep, FOCUS_HEADER,
 };
-pub use gold::{gold_trace, step_of};
+pub use gold::{gold_trace, step_of, step_paths};
 pub use prompt::escape_special;
 
 use crate::finding::{Category, Finding};

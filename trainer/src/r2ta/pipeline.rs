@@ -32,9 +32,8 @@ use crate::r2ta::evaluate::{
 use crate::r2ta::refine::{balance_pairs, refine, Pair, Refined};
 use crate::r2ta::rename::rename_some;
 use crate::r2ta::rerun;
-use crate::r2ta::traces::TraceRecord;
 use crate::r2ta::traces::{
-    gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
+    gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise, TraceRecord,
 };
 use crate::rng::Rng;
 use crate::sft::{self, RunOptions, SftConfig, TrainData};

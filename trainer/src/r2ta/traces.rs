@@ -7,8 +7,7 @@ use anyhow::{Context, Result};
 use eerd::finding::{Category, Finding, Record};
 use eerd::lexicon::Lexicon;
 use eerd::model::Diagram;
-use eerd::path::{all_paths, ElementPath};
-use eerd::trace::{examples, focus_steps, gold_trace, step_of, Claim, FocusStep, Trace};
+use eerd::trace::{examples, focus_steps, gold_trace, step_paths, Claim, FocusStep, Trace};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -156,13 +155,6 @@ impl Default for Noise {
     }
 }
 
-fn claim_paths(reference: &Diagram, step: &ElementPath) -> Vec<ElementPath> {
-    all_paths(reference)
-        .into_iter()
-        .filter(|p| step_of(reference, p).is_some_and(|(_, s)| s == *step))
-        .collect()
-}
-
 /// `trace` with flaws induced at the rates of `noise` (deterministic for a given `rng`).
 pub fn add_flaws(trace: &Trace, reference: &Diagram, noise: &Noise, rng: &mut Rng) -> Trace {
     let mut out = trace.clone();
@@ -177,7 +169,7 @@ pub fn add_flaws(trace: &Trace, reference: &Diagram, noise: &Noise, rng: &mut Rn
     }
     if !out.steps.is_empty() && chance(rng, noise.hallucinate) {
         let i = rng.below(out.steps.len());
-        let paths = claim_paths(reference, &out.steps[i].reference);
+        let paths = step_paths(reference, &out.steps[i].reference);
         if !paths.is_empty() {
             let claim = Claim {
                 category: Category::ALL[rng.below(Category::ALL.len())],
