@@ -23,8 +23,10 @@ steps = 3
 batch_size = 2
 eval_every = 0
 save_every = 0
+[drafts]
+records = 4
 [drafts.sampling]
-max_tokens = 24
+max_tokens = 6
 [sft]
 steps = 3
 batch_size = 2
@@ -33,17 +35,17 @@ save_every = 0
 [augment]
 renamed = 0.5
 [samples]
-records = 4
+records = 2
 [samples.sampling]
 samples = 2
-max_tokens = 24
+max_tokens = 6
 [dpo]
 steps = 2
 batch_size = 2
 eval_every = 0
 save_every = 0
 [eval]
-max_tokens = 24
+max_tokens = 6
 test_records = 4
 unseen_records = 4
 "#,
@@ -118,10 +120,10 @@ fn every_stage_runs_and_a_second_run_resumes() {
         ["rules", "base", "sft", "sft+dpo", "sft+dpo+audit"]
     );
     assert_eq!(table["rows"][0]["test"]["records"], 4);
-    // Drafts: one per training record; the refined traces pass the audit by construction.
+    // Drafts: one per drafted training record; the refined traces pass the audit by
+    // construction.
     let drafts = std::fs::read_to_string(run.join("drafts/drafts.jsonl")).unwrap();
-    let train = std::fs::read_to_string(run.join("data/train.jsonl")).unwrap();
-    assert_eq!(drafts.lines().count(), train.lines().count());
+    assert_eq!(drafts.lines().count(), 4);
 
     // The CLI scores an exported model, with and without the inference-time audit, and
     // refines drafts on its own.
@@ -135,7 +137,16 @@ fn every_stage_runs_and_a_second_run_resumes() {
     let test = test.to_str().unwrap();
     for grader in ["model", "model+audit"] {
         let spec = format!("{grader}:{}", run.join("dpo/model.gguf").display());
-        let out = eerd(&["eval", "--data", test, "--grader", &spec, "--json"]);
+        let out = eerd(&[
+            "eval",
+            "--data",
+            test,
+            "--grader",
+            &spec,
+            "--json",
+            "--max-tokens",
+            "6",
+        ]);
         assert!(
             out.status.success(),
             "{}",

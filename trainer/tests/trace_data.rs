@@ -1,10 +1,11 @@
-//! The trace format and the audit on a generated data set: every record's true trace renders,
+//! The trace format and the audit on a generated data set: every record's true focused trace
+//! (every label on one step) renders,
 //! parses back unchanged and passes the audit, and the inference-time check keeps every true
 //! finding.
 
 use eerd::audit::{audit_draft, check_findings};
 use eerd::lexicon::Lexicon;
-use eerd::trace::{completion_text, focus_steps, gold_trace, parse_completion};
+use eerd::trace::{completion_text, focus_steps, focus_trace, gold_trace, parse_completion};
 use eerd_trainer::dataset::{generate, load_library, Options};
 use eerd_trainer::r2ta::draft::Draft;
 use eerd_trainer::r2ta::refine::refine;
@@ -19,7 +20,10 @@ fn true_traces_round_trip_and_pass_the_audit() {
     for record in data.train.iter().chain(&data.test).chain(&data.unseen) {
         let reference = eerd::parse(&record.reference).expect("reference parses");
         let student = eerd::parse(&record.student).expect("student parses");
-        let gold = gold_trace(&lexicon, &reference, &student, &record.findings);
+        let gold = focus_trace(
+            &focus_steps(&lexicon, &reference, &student),
+            &gold_trace(&lexicon, &reference, &student, &record.findings),
+        );
         assert!(gold.is_consistent(), "{}", record.id);
         assert_eq!(gold.findings.len(), record.findings.len(), "{}", record.id);
         let text = gold.render();

@@ -101,7 +101,12 @@ fn focused_grading_streams_every_step_and_cancels() {
     .unwrap();
     let student = reference.clone();
     let steps = eerd::trace::focus_steps(&eerd::lexicon::Lexicon::builtin(), &reference, &student);
-    let mut grader = ModelGrader::new(Model::from_bytes(GGUF, TOKENIZER).unwrap(), "tiny");
+    // The untrained tiny model rarely ends a line: 8 tokens a step keep the test fast.
+    let mut grader = ModelGrader::new(Model::from_bytes(GGUF, TOKENIZER).unwrap(), "tiny")
+        .with_options(GenerateOptions {
+            max_tokens: 8,
+            ..GenerateOptions::default()
+        });
     let submission = Submission {
         reference: &reference,
         student: &student,
@@ -137,42 +142,6 @@ fn focused_grading_streams_every_step_and_cancels() {
     assert!(!cancelled.parsed.has_findings_block);
 }
 
-/// A claim's path is held to the step's element: kept when it is one of the element's paths,
-/// else the only fitting one or the model's likeliest; other verdicts are left alone.
-#[test]
-fn claim_paths_are_held_to_the_step_element() {
-    use eerd::runtime::constrain_paths;
-    let reference = eerd::parse(include_str!(
-        "../../static/assignments/company/reference.puml"
-    ))
-    .unwrap();
-    let steps =
-        eerd::trace::focus_steps(&eerd::lexicon::Lexicon::builtin(), &reference, &reference);
-    let step = steps
-        .iter()
-        .find(|s| s.reference.to_string() == "EMPLOYEE")
-        .unwrap();
-    let mut model = Model::from_bytes(GGUF, TOKENIZER).unwrap();
-    let ids = model.prompt_ids(&step.prompt).unwrap();
-    let mut fix = |verdict: &str| constrain_paths(&mut model, &ids, step, verdict).unwrap();
-    assert_eq!(fix("wrong_key PROJECT"), "wrong_key EMPLOYEE");
-    assert_eq!(
-        fix("missing_attribute EMPLOYEE.Salary"),
-        "missing_attribute EMPLOYEE.Salary"
-    );
-    let chosen = fix("missing_attribute PROJECT.Salary");
-    let path = chosen.strip_prefix("missing_attribute ").unwrap();
-    assert!(path.starts_with("EMPLOYEE."), "{chosen}");
-    assert!(step.paths.iter().any(|p| p.to_string() == path), "{chosen}");
-    assert_eq!(fix("ok"), "ok");
-    assert_eq!(fix("nonsense"), "nonsense");
-    assert_eq!(fix("wrong_cardinality A/B"), "wrong_cardinality A/B");
-    assert_eq!(
-        fix("wrong_key X; weak_entity Y"),
-        "wrong_key EMPLOYEE; weak_entity EMPLOYEE"
-    );
-}
-
 /// The exported grader end to end, with JavaScript callbacks: one that lets it finish, one that
 /// stops after 2 tokens.
 #[cfg(target_arch = "wasm32")]
@@ -183,14 +152,13 @@ fn the_grader_streams_to_javascript_and_stops() {
     let mut grader = eerd_web::Grader::new(GGUF, TOKENIZER).unwrap();
     let go_on = js_sys::Function::new_with_args("piece, count", "return false;");
     let full: serde_json::Value =
-        serde_json::from_str(&grader.grade(reference, &student, 40, &go_on).unwrap()).unwrap();
+        serde_json::from_str(&grader.grade(reference, &student, 8, &go_on).unwrap()).unwrap();
     let n = full["generated_tokens"].as_u64().unwrap();
     assert!(n > 2, "the tiny model wrote {n} tokens");
     assert!(full["findings"].is_array() && full["text"].is_string());
     let stop_at_two = js_sys::Function::new_with_args("piece, count", "return count >= 2;");
     let out: serde_json::Value =
-        serde_json::from_str(&grader.grade(reference, &student, 40, &stop_at_two).unwrap())
-            .unwrap();
+        serde_json::from_str(&grader.grade(reference, &student, 8, &stop_at_two).unwrap()).unwrap();
     assert_eq!(out["stop"], "cancelled");
     assert_eq!(out["generated_tokens"], 2);
 }

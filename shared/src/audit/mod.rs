@@ -17,7 +17,7 @@ use crate::finding::Finding;
 use crate::lexicon::Lexicon;
 use crate::model::{same_name, Diagram};
 use crate::path::ElementPath;
-use crate::trace::{gold_trace, Claim, ParsedTrace, Trace};
+use crate::trace::{focus_steps, focus_trace, gold_trace, Claim, ParsedTrace, Trace};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -221,8 +221,9 @@ fn explanation_names(explanation: &str, path: &ElementPath) -> bool {
 /// Audits `draft` (a parsed completion for `student` graded against `reference`) against the
 /// true findings `labels`, and refines it.
 ///
-/// The refined trace has the true steps (the student's matches from the alignment, the labels as
-/// claims) and the true findings; a finding the draft stated correctly keeps the draft's
+/// The steps are those of a [focused grading](crate::trace::focus_steps) (an element, an
+/// attribute or a side each). The refined trace has the true steps (the student's matches from
+/// the alignment, the labels as claims on the steps they concern) and the true findings; a finding the draft stated correctly keeps the draft's
 /// explanation when that explanation names the element.
 pub fn audit_draft(
     lexicon: &Lexicon,
@@ -231,7 +232,10 @@ pub fn audit_draft(
     labels: &[Finding],
     draft: &ParsedTrace,
 ) -> DraftAudit {
-    let gold = gold_trace(lexicon, reference, student, labels);
+    let gold = focus_trace(
+        &focus_steps(lexicon, reference, student),
+        &gold_trace(lexicon, reference, student, labels),
+    );
     let mut steps = Vec::new();
     let mut seen = HashSet::new();
     for (i, step) in draft.trace.steps.iter().enumerate() {

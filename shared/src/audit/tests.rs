@@ -1,7 +1,7 @@
 use super::*;
 use crate::finding::Category;
 use crate::parse;
-use crate::trace::{gold_trace, parse_completion};
+use crate::trace::{focus_steps, focus_trace, gold_trace, parse_completion, step_header};
 
 const REFERENCE: &str = "@startchen\n\
     entity EMPLOYEE {\n  Ssn <<key>>\n  Salary\n}\n\
@@ -60,10 +60,31 @@ fn audit(text: &str) -> DraftAudit {
     )
 }
 
+/// The true focused trace: nine steps (EMPLOYEE, .Ssn, .Salary, DEPARTMENT, .Dnumber,
+/// .Locations, WORKS_FOR, its EMPLOYEE side, its DEPARTMENT side).
 fn gold() -> Trace {
     let reference = parse(REFERENCE).unwrap();
     let student = parse(STUDENT).unwrap();
-    gold_trace(&Lexicon::builtin(), &reference, &student, &labels())
+    let lexicon = Lexicon::builtin();
+    focus_trace(
+        &focus_steps(&lexicon, &reference, &student),
+        &gold_trace(&lexicon, &reference, &student, &labels()),
+    )
+}
+
+/// A draft of the focused steps with these verdicts (the first steps only when there are
+/// fewer), then `findings`.
+fn draft(verdicts: &[&str], findings: &str) -> String {
+    let reference = parse(REFERENCE).unwrap();
+    let student = parse(STUDENT).unwrap();
+    let steps = focus_steps(&Lexicon::builtin(), &reference, &student);
+    let mut out = String::from("Steps:\n");
+    for (i, (step, verdict)) in steps.iter().zip(verdicts).enumerate() {
+        out.push_str(&step_header(i + 1, step));
+        out.push_str(verdict);
+        out.push('\n');
+    }
+    out + findings
 }
 
 #[test]
@@ -76,31 +97,51 @@ fn the_true_trace_passes_the_audit() {
 
 #[test]
 fn each_kind_of_flaw_gets_its_verdict_and_is_refined_away() {
-    let draft = "Steps:\n\
-        1. entity EMPLOYEE | Worker | wrong_key EMPLOYEE.Salary\n\
-        2. entity DEPARTMENT | DEPARTMENT | attribute_kind DEPARTMENT.Dnumber; wrong_key DEPARTMENT\n\
-        3. relationship WORKS_FOR | Worker | ok\n\
-        Findings:\n\
-        - wrong_key | EMPLOYEE.Salary | - | Salary is not a key of EMPLOYEE.\n\
-        - attribute_kind | DEPARTMENT.Dnumber | - | Dnumber.\n\
-        - wrong_participation | WORKS_FOR/EMPLOYEE | - | Hm.\n";
-    let audit = audit(draft);
+    let text = draft(
+        &[
+            "ok",
+            "ok",
+            "attribute_kind EMPLOYEE.Salary",
+            "wrong_key DEPARTMENT",
+            "ok",
+            "attribute_kind DEPARTMENT.Dnumber",
+            "ok",
+            "ok",
+            "ok",
+        ],
+        "Findings:\n\
+         - attribute_kind | EMPLOYEE.Salary | - | Salary.\n\
+         - wrong_key | DEPARTMENT | - | The key of DEPARTMENT.\n\
+         - wrong_participation | WORKS_FOR/EMPLOYEE | - | Hm.\n",
+    )
+    // Step 7 names the wrong student element.
+    .replace(
+        "7. relationship WORKS_FOR | Works_in |",
+        "7. relationship WORKS_FOR | Worker |",
+    );
+    let audit = audit(&text);
     assert!(audit.is_flawed());
     let verdicts: Vec<Verdict> = audit.steps.iter().map(|s| s.verdict).collect();
     assert_eq!(
         verdicts,
         vec![
+            Verdict::Correct,
+            Verdict::Correct,
             Verdict::WrongCategory,
             Verdict::Hallucinated,
-            Verdict::WrongElement
+            Verdict::Correct,
+            Verdict::WrongElement,
+            Verdict::WrongElement,
+            Verdict::Correct,
+            Verdict::Missed,
         ]
     );
-    // Step 2: the kind claim is at the wrong attribute, the key claim is made up.
-    let step2: Vec<Verdict> = audit.steps[1].claims.iter().map(|c| c.verdict).collect();
-    assert_eq!(step2, vec![Verdict::WrongElement, Verdict::Hallucinated]);
-    // Step 3: wrong student match and a missed cardinality mistake.
-    assert!(!audit.steps[2].student_match);
-    assert_eq!(audit.steps[2].claims[0].verdict, Verdict::Missed);
+    // Step 6: the right category at an attribute the step is not about.
+    let step6: Vec<Verdict> = audit.steps[5].claims.iter().map(|c| c.verdict).collect();
+    assert_eq!(step6, vec![Verdict::WrongElement]);
+    // Step 7: wrong student match; step 9: a missed cardinality mistake.
+    assert!(!audit.steps[6].student_match);
+    assert_eq!(audit.steps[8].claims[0].verdict, Verdict::Missed);
     // The final answer states a claim no step made, and omits one a step made.
     assert_eq!(audit.inconsistent.len(), 2);
     let refined = &audit.refined;
@@ -110,26 +151,26 @@ fn each_kind_of_flaw_gets_its_verdict_and_is_refined_away() {
 
 #[test]
 fn skipped_elements_are_missed_and_repeated_steps_inconsistent() {
-    let draft = "Steps:\n\
-        1. entity EMPLOYEE | Worker | missing_attribute EMPLOYEE.Salary\n\
-        2. entity EMPLOYEE | Worker | ok\n\
-        3. entity PROJECT | - | missing_entity PROJECT\n\
-        Findings:\n\
-        - missing_attribute | EMPLOYEE.Salary | - | Give EMPLOYEE a salary.\n\
-        - missing_entity | PROJECT | - | Add PROJECT.\n";
-    let audit = audit(draft);
+    let text = draft(
+        &["ok", "ok", "missing_attribute EMPLOYEE.Salary"],
+        "4. attribute EMPLOYEE.Salary | - | ok\n\
+         5. entity PROJECT | - | missing_entity PROJECT\n\
+         Findings:\n\
+         - missing_attribute | EMPLOYEE.Salary | - | Give EMPLOYEE a salary.\n\
+         - missing_entity | PROJECT | - | Add PROJECT.\n",
+    );
+    let audit = audit(&text);
     let verdicts: Vec<(Option<usize>, Verdict)> =
         audit.steps.iter().map(|s| (s.number, s.verdict)).collect();
-    assert_eq!(
-        verdicts,
-        vec![
-            (Some(1), Verdict::Correct),
-            (Some(2), Verdict::Inconsistent),
-            (Some(3), Verdict::Hallucinated),
-            (None, Verdict::Missed),
-            (None, Verdict::Missed),
-        ]
-    );
+    let mut expected = vec![
+        (Some(1), Verdict::Correct),
+        (Some(2), Verdict::Correct),
+        (Some(3), Verdict::Correct),
+        (Some(4), Verdict::Inconsistent),
+        (Some(5), Verdict::Hallucinated),
+    ];
+    expected.extend([(None, Verdict::Missed); 6]);
+    assert_eq!(verdicts, expected);
     // A correct finding whose explanation names the element keeps it in the refined trace.
     assert_eq!(
         audit.refined.findings[0].explanation,
@@ -160,7 +201,7 @@ fn report_counts_verdicts() {
     assert_eq!(json["findings_total"]["missed"], 3);
     assert!(report
         .markdown()
-        .contains("| steps | 3 | 0 | 0 | 0 | 3 | 0 |"));
+        .contains("| steps | 10 | 0 | 0 | 0 | 8 | 0 |"));
 }
 
 #[test]

@@ -7,10 +7,8 @@ use crate::audit::{check_findings, CheckedFinding};
 use crate::finding::Finding;
 use crate::grade::{GradeError, Grader, Submission};
 use crate::lexicon::Lexicon;
-use crate::path::ElementPath;
 use crate::trace::{
-    findings_block, focus_steps, parse_completion, read_verdict, step_header, verdict_text, Claim,
-    FocusStep, ParsedTrace,
+    findings_block, focus_steps, parse_completion, step_header, FocusStep, ParsedTrace,
 };
 use std::ops::ControlFlow;
 
@@ -32,82 +30,9 @@ fn emit(
     })
 }
 
-/// The verdict with each claim's path held to what the step's element has: a path the model
-/// wrote is kept when it names the element, one of its attributes or one of its sides (as the
-/// category requires); otherwise the only such path, or among several the one that makes the
-/// verdict most likely under the model (`prompt_ids`: the step's prompt as the model reads
-/// it). Malformed verdicts, and categories no path of the
-/// element fits, are left as they are (the parser and the audit report them).
-pub fn constrain_paths(
-    model: &mut Model,
-    prompt_ids: &[u32],
-    step: &FocusStep,
-    verdict: &str,
-) -> Result<String> {
-    let Some(claims) = read_verdict(verdict) else {
-        return Ok(verdict.to_string());
-    };
-    if claims.is_empty() {
-        return Ok(verdict.to_string());
-    }
-    let mut chosen: Vec<Claim> = Vec::new();
-    for claim in claims {
-        let candidates = step.paths_for(claim.category);
-        let element = if candidates.is_empty() || candidates.contains(&&claim.element) {
-            claim.element
-        } else if candidates.len() == 1 {
-            candidates[0].clone()
-        } else {
-            let mut best: Option<(f32, &ElementPath)> = None;
-            for path in candidates {
-                let mut trial = chosen.clone();
-                trial.push(Claim {
-                    category: claim.category,
-                    element: path.clone(),
-                });
-                let ids = model.encode(&verdict_text(&trial))?;
-                let score = completion_logprob(model, prompt_ids, &ids)?;
-                if best.is_none_or(|(b, _)| score > b) {
-                    best = Some((score, path));
-                }
-            }
-            best.map(|(_, p)| p.clone()).unwrap_or(claim.element)
-        };
-        let claim = Claim {
-            category: claim.category,
-            element,
-        };
-        if !chosen.contains(&claim) {
-            chosen.push(claim);
-        }
-    }
-    Ok(verdict_text(&chosen))
-}
-
-/// The log-probability of `completion` after `prompt_ids` (the model's end token excluded).
-fn completion_logprob(model: &mut Model, prompt_ids: &[u32], completion: &[u32]) -> Result<f32> {
-    let mut logits = model.step(prompt_ids, 0)?;
-    let mut total = 0.0;
-    for (i, &id) in completion.iter().enumerate() {
-        total += log_softmax_at(&logits, id);
-        if i + 1 < completion.len() {
-            logits = model.step(&[id], prompt_ids.len() + i)?;
-        }
-    }
-    Ok(total)
-}
-
-fn log_softmax_at(logits: &[f32], id: u32) -> f32 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();
-    logits
-        .get(id as usize)
-        .map_or(f32::NEG_INFINITY, |l| l - max - sum.ln())
-}
-
 /// Runs the focused `steps` one after the other: each step's header is streamed as text
 /// (`token: None`), then an event per generated token (empty text), then the step's verdict
-/// with its paths [held to the element](constrain_paths), then the findings block. Sampled
+/// with its claims [held to the step](FocusStep::hold_claims), then the findings block. Sampled
 /// steps each get their own seed (the options' seed plus the step's index). `options.max_tokens`
 /// limits each step's verdict. A `Break` from `on_token` stops after the current token; the
 /// text so far is returned with [`StopReason::Cancelled`] and no findings block.
@@ -171,7 +96,7 @@ pub fn generate_focused(
         let verdict = if stopped {
             generation.text
         } else {
-            constrain_paths(model, &ids, step, &generation.text)?
+            step.hold_claims(&generation.text)
         };
         let line = format!("{verdict}\n");
         verdicts.push(verdict);

@@ -31,7 +31,7 @@ mod model;
 mod sampling;
 
 pub use generate::{GenerateOptions, Generation, StopReason, TokenEvent};
-pub use grader::{constrain_paths, generate_focused, Graded, ModelGrader, STEP_MAX_TOKENS};
+pub use grader::{generate_focused, Graded, ModelGrader, STEP_MAX_TOKENS};
 pub use model::Model;
 pub use sampling::{Sampler, Sampling};
 

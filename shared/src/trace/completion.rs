@@ -230,7 +230,7 @@ fn parse_step(line: &str) -> Result<(usize, Step), FieldError> {
     ))?;
     let kind = StepKind::from_word(kind_word).ok_or((
         head_col + offset,
-        format!("unknown element kind '{kind_word}': expected entity, relationship, specialization or union"),
+        format!("unknown element kind '{kind_word}': expected entity, relationship, specialization, union, attribute or side"),
     ))?;
     let reference = parse_path(head_col + offset + kind_word.len() + 1, reference)?;
     let student = parse_student(fields[1].1);

@@ -1,25 +1,37 @@
-//! Focused prompts: the model judges one reference element at a time.
+//! Focused prompts: the model judges one thing at a time — a reference element, one of its
+//! attributes, or one side of a relationship.
 //!
 //! A whole-diagram prompt asks a small model to find, for each reference element, the student's
 //! matching element somewhere in a few hundred tokens — the part a model trained for an hour on
-//! a CPU does not learn (see the README's experiments). Here the label-free
-//! [`Alignment`](crate::grade::Alignment) does the matching, and each step gets a short prompt
-//! of its own:
+//! a CPU does not learn (see the README's experiments); and an element's prompt asks it to
+//! point at the one attribute or side that differs, which it learns poorly too. Here the
+//! label-free [`Alignment`](crate::grade::Alignment) does the matching, and each step gets a
+//! short prompt of its own:
 //!
 //! ```text
 //! Grade one element.
-//! Reference: E EMPLOYEE: *Ssn, Salary
-//! Student: E EMPLOYEE: *Ssn
-//! Student also: R WORKS_ON: EMPLOYEE=N, PROJECT=M; Salary
+//! Reference: entity EMPLOYEE: key Ssn
+//! Student: entity EMPLOYEE: key Ssn
+//!
+//! Grade one attribute.
+//! Reference: EMPLOYEE: Salary
+//! Student: EMPLOYEE: -
+//! Student also: WORKS_ON: Salary
+//!
+//! Grade one side.
+//! Reference: WORKS_ON: EMPLOYEE total N
+//! Student: WORKS_ON: EMPLOYEE partial N
 //! ```
 //!
-//! The student's lines are written in the reference's names wherever the alignment matched an
-//! entity, relationship or attribute (a synonym is then no longer a difference); unmatched names
-//! stay as the student wrote them. Besides the element's two lines the prompt holds the
-//! evidence that lies elsewhere: the identifying relationships of an entity, student lines
-//! carrying an attribute the element lacks (a misplaced attribute), and for a relationship the
-//! student's entity types. The completion is the step's verdict (`ok` or claims, the grammar of
-//! [the trace](super)).
+//! The student's text is written in the reference's names wherever the alignment matched an
+//! entity, relationship or attribute (a synonym is then no longer a difference), in the
+//! reference's order and label style; unmatched names stay as the student wrote them. Markers
+//! are words (`total`, `multivalued`, `key`), so a changed marker is a changed token. Besides
+//! the two texts a prompt holds the evidence that lies elsewhere: the identifying relationships
+//! of an entity, the student elements that carry an attribute the student's element lacks (a
+//! misplaced attribute), and for a relationship the student's entity types. The completion is
+//! the step's verdict (`ok` or claims, the grammar of [the trace](super)); a step judges only
+//! the categories of its kind ([`FocusStep::judges`]).
 //!
 //! A grading runs the steps in order; [`step_header`] and the verdicts make the usual
 //! completion text, and [`findings_block`] its findings, so the audit, the parser and the page
@@ -27,88 +39,148 @@
 
 use super::completion::{parse_verdict, render_findings};
 use super::gold::{skeleton, step_paths};
-use super::{escape_special, Claim, StepKind, Trace};
-use crate::compact::{entity_line, relationship_line_of, specialization_line, union_line};
+use super::{escape_special, Claim, Step, StepKind, Trace};
+use crate::compact::{relationship_line_of, specialization_line, union_line};
 use crate::finding::{Category, Finding};
 use crate::grade::{all_names, match_attributes, name_similarity, Alignment, SAME_NAME};
 use crate::lexicon::Lexicon;
-use crate::model::{same_name, Attribute, Cardinality, Diagram, Link};
+use crate::model::{same_name, Attribute, Cardinality, Diagram, Entity, KeyKind, Link};
 use crate::path::ElementPath;
 use crate::semantics::{side_constraints, SideConstraint};
 use std::fmt::Write;
 
-/// The first line of every focused prompt.
+/// The first line of a focused prompt about a whole element (entity, relationship,
+/// specialization or union).
 pub const FOCUS_HEADER: &str = "Grade one element.";
+
+/// The first line of a focused prompt about one attribute.
+pub const ATTRIBUTE_HEADER: &str = "Grade one attribute.";
+
+/// The first line of a focused prompt about one side of a relationship.
+pub const SIDE_HEADER: &str = "Grade one side.";
 
 /// Most "also" lines a prompt carries (the prompt stays short).
 const MAX_CONTEXT_LINES: usize = 4;
 
-/// One step of a focused grading: the reference element, the student's match, and the prompt.
+/// One step of a focused grading: the reference element (a whole element, one attribute or
+/// one side), the student's match, and the prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FocusStep {
     /// What kind of element the step is about.
     pub kind: StepKind,
-    /// The reference element.
+    /// The reference element: an entity, relationship, specialization or union, an attribute
+    /// path or a side path.
     pub reference: ElementPath,
-    /// The student's matching element, in the student's own names.
+    /// The student's matching element: its name for an element or attribute, the side as the
+    /// prompt writes it for a side.
     pub student: Option<String>,
     /// The prompt the model answers with the step's verdict.
     pub prompt: String,
-    /// Every reference path a claim of this step may name: the element, its attributes (at
-    /// every depth) and its sides.
-    pub paths: Vec<ElementPath>,
 }
 
 impl FocusStep {
-    /// The paths a claim of `category` at this step may name: the element itself for
-    /// element-level categories, its attributes or its sides for the others.
-    pub fn paths_for(&self, category: Category) -> Vec<&ElementPath> {
-        self.paths
-            .iter()
-            .filter(|p| match category {
-                Category::MissingAttribute
-                | Category::AttributeKind
-                | Category::MisplacedAttribute => matches!(p, ElementPath::Attribute { .. }),
-                Category::WrongCardinality | Category::WrongParticipation => {
-                    matches!(p, ElementPath::Side { .. })
-                }
-                _ => **p == self.reference,
-            })
-            .collect()
+    fn new(kind: StepKind, reference: ElementPath, student: Option<String>, body: &str) -> Self {
+        let header = match kind {
+            StepKind::Attribute => ATTRIBUTE_HEADER,
+            StepKind::Side => SIDE_HEADER,
+            _ => FOCUS_HEADER,
+        };
+        FocusStep {
+            kind,
+            reference,
+            student,
+            prompt: escape_special(&format!("{header}\n{body}")),
+        }
+    }
+
+    /// Whether this step judges mistakes of `category`: attribute categories at an attribute
+    /// step, side categories at a side step, the others at an element step. A claim of the
+    /// step names the step's own path.
+    pub fn judges(&self, category: Category) -> bool {
+        match category {
+            Category::MissingAttribute | Category::AttributeKind | Category::MisplacedAttribute => {
+                self.kind == StepKind::Attribute
+            }
+            Category::WrongCardinality | Category::WrongParticipation => {
+                self.kind == StepKind::Side
+            }
+            _ => !matches!(self.kind, StepKind::Attribute | StepKind::Side),
+        }
+    }
+
+    /// Whether `claim` is one this step can make (see [`FocusStep::judges`]).
+    pub fn can_claim(&self, claim: &Claim) -> bool {
+        claim.element == self.reference && self.judges(claim.category)
+    }
+
+    /// `verdict` with every claim held to this step: a claim of a category the step judges
+    /// names the step's path (whatever path was written); claims of other categories are
+    /// dropped. A malformed verdict is left as it is (the parser and the audit report it).
+    pub fn hold_claims(&self, verdict: &str) -> String {
+        let Some(claims) = read_verdict(verdict) else {
+            return verdict.to_string();
+        };
+        let mut held: Vec<Claim> = Vec::new();
+        for claim in claims {
+            if !self.judges(claim.category) {
+                continue;
+            }
+            let claim = Claim {
+                category: claim.category,
+                element: self.reference.clone(),
+            };
+            if !held.contains(&claim) {
+                held.push(claim);
+            }
+        }
+        verdict_text(&held)
     }
 }
 
-/// The focused steps of grading `student` against `reference`: one per reference element, in
-/// the order of the trace (entities, relationships, specializations, unions).
+/// The focused steps of grading `student` against `reference`, in the order of the trace
+/// (entities, relationships, specializations, unions). Each element has a step of its own;
+/// an entity or relationship the student has is followed by one step per attribute (parts of
+/// a composite only when the student's attribute is composite too) and a relationship by one
+/// step per side. The element step judges what concerns the whole element (missing, weak,
+/// key, structure, hierarchy); the attribute and side steps what concerns only them.
 pub fn focus_steps(lexicon: &Lexicon, reference: &Diagram, student: &Diagram) -> Vec<FocusStep> {
     let alignment = Alignment::new(lexicon, reference, student);
     let translated = translate(lexicon, reference, student, &alignment);
     let sources = Sources {
         lexicon,
         reference,
+        original: student,
         student: &translated,
         alignment: &alignment,
     };
-    skeleton(&alignment, reference, student)
-        .into_iter()
-        .map(|step| {
-            let body = match step.kind {
-                StepKind::Entity => sources.entity_prompt(&step.reference),
-                StepKind::Relationship => sources.relationship_prompt(&step.reference),
-                StepKind::Specialization | StepKind::Union => {
-                    hierarchy_prompt(reference, &translated, &step.reference)
-                }
-            };
-            let paths = step_paths(reference, &step.reference);
-            FocusStep {
-                kind: step.kind,
-                reference: step.reference,
-                student: step.student,
-                prompt: escape_special(&format!("{FOCUS_HEADER}\n{body}")),
-                paths,
+    let mut steps = Vec::new();
+    for step in skeleton(&alignment, reference, student) {
+        let body = match step.kind {
+            StepKind::Entity => sources.entity_prompt(&step.reference),
+            StepKind::Relationship => sources.relationship_prompt(&step.reference),
+            _ => hierarchy_prompt(reference, &translated, &step.reference),
+        };
+        let matched = step.student.is_some();
+        let parts = matches!(step.kind, StepKind::Entity | StepKind::Relationship) && matched;
+        let element = step.reference.clone();
+        steps.push(FocusStep::new(
+            step.kind,
+            step.reference,
+            step.student,
+            &body,
+        ));
+        if parts {
+            for path in step_paths(reference, &element) {
+                let part = match path {
+                    ElementPath::Attribute { .. } => sources.attribute_step(path),
+                    ElementPath::Side { .. } => sources.side_step(path),
+                    _ => None,
+                };
+                steps.extend(part);
             }
-        })
-        .collect()
+        }
+    }
+    steps
 }
 
 /// The step's line of the completion up to its verdict: `N. KIND REF | STUDENT | `.
@@ -172,20 +244,36 @@ pub fn completion_text(steps: &[FocusStep], verdicts: &[String]) -> String {
     out
 }
 
+/// `trace` on the focused `steps`: each step holds the claims of `trace` it can make
+/// (see [`FocusStep::can_claim`]); the findings stay as they are. This is the true trace of a
+/// focused grading when `trace` is the [gold trace](super::gold_trace).
+pub fn focus_trace(steps: &[FocusStep], trace: &Trace) -> Trace {
+    let claims: Vec<&Claim> = trace.steps.iter().flat_map(|s| &s.claims).collect();
+    Trace {
+        steps: steps
+            .iter()
+            .map(|step| Step {
+                kind: step.kind,
+                reference: step.reference.clone(),
+                student: step.student.clone(),
+                claims: claims
+                    .iter()
+                    .filter(|c| step.can_claim(c))
+                    .map(|c| (*c).clone())
+                    .collect(),
+            })
+            .collect(),
+        findings: trace.findings.clone(),
+    }
+}
+
 /// The training examples of a trace: each step's prompt with the verdict `trace` gives that
-/// element (`ok` when the trace has no step for it).
+/// step's path (`ok` when the trace claims nothing there).
 pub fn examples(steps: &[FocusStep], trace: &Trace) -> Vec<(String, String)> {
     steps
         .iter()
-        .map(|step| {
-            let claims = trace
-                .steps
-                .iter()
-                .find(|s| s.reference == step.reference)
-                .map(|s| s.claims.as_slice())
-                .unwrap_or_default();
-            (step.prompt.clone(), verdict_text(claims))
-        })
+        .zip(focus_trace(steps, trace).steps)
+        .map(|(step, truth)| (step.prompt.clone(), verdict_text(&truth.claims)))
         .collect()
 }
 
@@ -334,15 +422,18 @@ impl Notation {
     }
 }
 
-/// A relationship's line with its sides in `notation` (see [`Notation`]; `?` marks what the
-/// labels leave unknown), with `:role` when there is one. The sides follow the order of
-/// `reference_order` (entity, role) when given (their order is not a mistake).
-fn side_line_ordered(
+/// A relationship's sides in `notation` (see [`Notation`]), each as (entity, role, text): the
+/// text in words, `EMPLOYEE total N`, `EMPLOYEE:boss min 0 max 1` (`?` marks what the labels
+/// leave unknown) — a changed marker is then a changed word, which a small model sees far more
+/// easily than a changed character inside a name's token. The
+/// sides follow the order of `reference_order` (entity, role) when given (their order is not a
+/// mistake).
+fn written_sides(
     diagram: &Diagram,
     name: &str,
     notation: Notation,
     reference_order: Option<&[(String, Option<String>)]>,
-) -> String {
+) -> Vec<(String, Option<String>, String)> {
     let constraints = side_constraints(diagram, name);
     let binary = constraints.len() == 2;
     let mut sides: Vec<(usize, &Link, SideConstraint)> = constraints
@@ -366,16 +457,20 @@ fn side_line_ordered(
             Some(None) => "N".into(),
             None => "?".into(),
         };
-        let mut out = format!("({},{max})", c.min);
+        let mut out = format!("min {} max {max}", c.min);
         if let Some(many) = c.ratio {
-            out.push(if many { 'N' } else { '1' });
+            out.push_str(if many { " N" } else { " 1" });
         }
         out
     };
-    let written: Vec<String> = sides
+    sides
         .iter()
         .map(|(i, link, constraint)| {
             let mut side = link.entity.clone();
+            if let Some(role) = &link.role {
+                let _ = write!(side, ":{role}");
+            }
+            side.push(' ');
             match notation {
                 Notation::MinMax => side.push_str(&min_max(constraint)),
                 Notation::Ratio => {
@@ -385,7 +480,11 @@ fn side_line_ordered(
                     } else {
                         constraint.ratio
                     };
-                    side.push(if constraint.total() { '=' } else { '-' });
+                    side.push_str(if constraint.total() {
+                        "total "
+                    } else {
+                        "partial "
+                    });
                     match label {
                         Some(true) => side.push('N'),
                         Some(false) => side.push('1'),
@@ -393,90 +492,93 @@ fn side_line_ordered(
                     }
                 }
             }
-            if let Some(role) = &link.role {
-                let _ = write!(side, ":{role}");
-            }
-            side
+            (link.entity.clone(), link.role.clone(), side)
         })
+        .collect()
+}
+
+/// [`written_sides`] joined into the relationship's compact line, in the diagram's own side
+/// order and the reference's notation for that relationship.
+fn side_line(diagram: &Diagram, reference: &Diagram, name: &str) -> String {
+    let written: Vec<String> = written_sides(diagram, name, Notation::of(reference, name), None)
+        .into_iter()
+        .map(|(_, _, text)| text)
         .collect();
     relationship_line_of(diagram, name, &written)
 }
 
-/// [`side_line_ordered`] in the diagram's own side order, in the reference's notation for
-/// that relationship.
-fn side_line(diagram: &Diagram, reference: &Diagram, name: &str) -> String {
-    side_line_ordered(diagram, name, Notation::of(reference, name), None)
+/// A relationship's structure: `I`/`R`, its name and the entity types of its sides (with
+/// roles) in the order of `reference_order` when given — no labels, no attributes (those
+/// have steps of their own).
+fn structure_line(
+    diagram: &Diagram,
+    name: &str,
+    reference_order: Option<&[(String, Option<String>)]>,
+) -> String {
+    let sides: Vec<String> = written_sides(diagram, name, Notation::Ratio, reference_order)
+        .into_iter()
+        .map(|(entity, role, _)| match role {
+            Some(role) => format!("{entity}:{role}"),
+            None => entity,
+        })
+        .collect();
+    let identifying = diagram.relationship(name).is_some_and(|r| r.identifying);
+    format!(
+        "{} {name}: {}",
+        if identifying { 'I' } else { 'R' },
+        sides.join(", ")
+    )
 }
 
-/// Student lines (other than the element's own) that carry an attribute the reference element
-/// has and the student's element lacks, with that attribute written in the reference's name.
-/// An attribute that stands for one of its own owner's reference attributes does not count.
-fn misplaced_lines(
-    lexicon: &Lexicon,
-    reference: &Diagram,
-    ours: &[Attribute],
-    theirs: Option<&[Attribute]>,
-    student: &Diagram,
-    own: Option<&str>,
-) -> Vec<String> {
-    let mut present = Vec::new();
-    all_names(theirs.unwrap_or_default(), &mut present);
-    let lacking: Vec<&Attribute> = ours
+/// An attribute alone, as `name` and its kind in words (`derived`, `multivalued`,
+/// `composite`); keys are judged at the element's step, so they are left out.
+fn attribute_text(attribute: &Attribute, name: &str) -> String {
+    let mut out = name.to_string();
+    if attribute.derived {
+        out.push_str(" derived");
+    }
+    if attribute.multivalued {
+        out.push_str(" multivalued");
+    }
+    if attribute.is_composite() {
+        out.push_str(" composite");
+    }
+    out
+}
+
+/// An entity as its element step shows it: `entity NAME` or `weak entity NAME`, then its keys
+/// (`key Ssn`, `partial key Name`, or `no key`); its other attributes have steps of their own.
+fn entity_summary(entity: &Entity) -> String {
+    let keys: Vec<String> = entity
+        .attributes
         .iter()
-        .filter(|a| !present.iter().any(|p| same_name(p, &a.name)))
+        .filter_map(|a| match a.key {
+            KeyKind::None => None,
+            KeyKind::Key => Some(format!("key {}", a.name)),
+            KeyKind::Partial => Some(format!("partial key {}", a.name)),
+        })
         .collect();
-    let mut lines = Vec::new();
-    if lacking.is_empty() {
-        return lines;
+    format!(
+        "{} {}: {}",
+        if entity.weak { "weak entity" } else { "entity" },
+        entity.name,
+        if keys.is_empty() {
+            "no key".to_string()
+        } else {
+            keys.join(", ")
+        }
+    )
+}
+
+/// The attribute reached from `list` by `names`, comparing names the way the diagram does.
+fn attribute_at<'a>(list: &'a [Attribute], names: &[String]) -> Option<&'a Attribute> {
+    let (first, rest) = names.split_first()?;
+    let found = list.iter().find(|a| same_name(&a.name, first))?;
+    if rest.is_empty() {
+        Some(found)
+    } else {
+        attribute_at(&found.parts, rest)
     }
-    let own_attributes = |owner: &str| -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(e) = reference.entity(owner) {
-            all_names(&e.attributes, &mut out);
-        } else if let Some(r) = reference.relationship(owner) {
-            all_names(&r.attributes, &mut out);
-        }
-        out
-    };
-    let renamed = |owner: &str, attributes: &[Attribute]| -> Option<Vec<Attribute>> {
-        let used = own_attributes(owner);
-        let mut copy = attributes.to_vec();
-        let mut hit = false;
-        for a in &mut copy {
-            if used.contains(&a.name) {
-                continue;
-            }
-            if let Some(l) = lacking
-                .iter()
-                .find(|l| name_similarity(lexicon, &l.name, &a.name) >= SAME_NAME)
-            {
-                a.name = l.name.clone();
-                hit = true;
-            }
-        }
-        hit.then_some(copy)
-    };
-    for e in &student.entities {
-        if Some(e.name.as_str()) == own {
-            continue;
-        }
-        if let Some(attributes) = renamed(&e.name, &e.attributes) {
-            let mut copy = e.clone();
-            copy.attributes = attributes;
-            lines.push(entity_line(&copy));
-        }
-    }
-    for (i, r) in student.relationships.iter().enumerate() {
-        if Some(r.name.as_str()) == own {
-            continue;
-        }
-        if let Some(attributes) = renamed(&r.name, &r.attributes) {
-            let mut copy = student.clone();
-            copy.relationships[i].attributes = attributes;
-            lines.push(side_line(&copy, reference, &r.name));
-        }
-    }
-    lines
 }
 
 fn push_lines(out: &mut String, label: &str, lines: Vec<String>, budget: &mut usize) {
@@ -489,11 +591,12 @@ fn push_lines(out: &mut String, label: &str, lines: Vec<String>, budget: &mut us
     }
 }
 
-/// What the entity and relationship prompts are made from: the reference, the student's
-/// diagram in the reference's names, and the alignment between them.
+/// What the prompts are made from: the reference, the student's diagram as written and in the
+/// reference's names, and the alignment between them.
 struct Sources<'a> {
     lexicon: &'a Lexicon,
     reference: &'a Diagram,
+    original: &'a Diagram,
     student: &'a Diagram,
     alignment: &'a Alignment,
 }
@@ -501,10 +604,10 @@ struct Sources<'a> {
 impl Sources<'_> {
     fn entity_prompt(&self, element: &ElementPath) -> String {
         let Sources {
-            lexicon,
             reference,
             student,
             alignment,
+            ..
         } = *self;
         let name = element.to_string();
         let Some(i) = reference.entities.iter().position(|e| e.name == name) else {
@@ -514,8 +617,8 @@ impl Sources<'_> {
         let theirs = alignment.entities[i].map(|j| &student.entities[j]);
         let mut out = format!(
             "Reference: {}\nStudent: {}\n",
-            entity_line(ours),
-            theirs.map_or("-".into(), entity_line)
+            entity_summary(ours),
+            theirs.map_or("-".into(), entity_summary)
         );
         let mut budget = MAX_CONTEXT_LINES;
         let identifying: Vec<&str> = reference
@@ -545,24 +648,23 @@ impl Sources<'_> {
                 .collect();
             push_lines(&mut out, "Student also", lines, &mut budget);
         }
-        let misplaced = misplaced_lines(
-            lexicon,
-            reference,
-            &ours.attributes,
-            theirs.map(|t| t.attributes.as_slice()),
-            student,
-            theirs.map(|t| t.name.as_str()),
-        );
-        push_lines(&mut out, "Student also", misplaced, &mut budget);
         out
+    }
+
+    /// The reference's side order of the relationship `name`.
+    fn side_order(&self, name: &str) -> Vec<(String, Option<String>)> {
+        self.reference
+            .links_of(name)
+            .map(|l| (l.entity.clone(), l.role.clone()))
+            .collect()
     }
 
     fn relationship_prompt(&self, element: &ElementPath) -> String {
         let Sources {
-            lexicon,
             reference,
             student,
             alignment,
+            ..
         } = *self;
         let name = element.to_string();
         let Some(i) = reference.relationships.iter().position(|r| r.name == name) else {
@@ -570,33 +672,184 @@ impl Sources<'_> {
         };
         let ours = &reference.relationships[i];
         let theirs = alignment.relationships[i].map(|j| &student.relationships[j]);
-        let order: Vec<(String, Option<String>)> = reference
-            .links_of(&ours.name)
-            .map(|l| (l.entity.clone(), l.role.clone()))
-            .collect();
-        let mut out = format!(
-            "Reference: {}\nStudent: {}\n",
-            side_line(reference, reference, &ours.name),
-            theirs.map_or("-".into(), |t| side_line_ordered(
+        let order = self.side_order(&ours.name);
+        let entities: Vec<&str> = student.entities.iter().map(|e| e.name.as_str()).collect();
+        format!(
+            "Reference: {}\nStudent: {}\nStudent entities: {}\n",
+            structure_line(reference, &ours.name, None),
+            theirs.map_or("-".into(), |t| structure_line(
                 student,
                 &t.name,
-                Notation::of(reference, &ours.name),
                 Some(&order)
-            ))
+            )),
+            entities.join(", ")
+        )
+    }
+
+    /// The attributes of the reference element `owner`, and the student's match: its name in
+    /// the reference's names and its attributes as written (`None` when it has no match).
+    #[allow(clippy::type_complexity)]
+    fn owners(&self, owner: &str) -> Option<(&[Attribute], Option<(&str, &[Attribute])>)> {
+        let Sources {
+            reference,
+            original,
+            student,
+            alignment,
+            ..
+        } = *self;
+        if let Some(i) = reference.entities.iter().position(|e| e.name == owner) {
+            let theirs = alignment.entities[i].map(|j| {
+                (
+                    student.entities[j].name.as_str(),
+                    original.entities[j].attributes.as_slice(),
+                )
+            });
+            return Some((&reference.entities[i].attributes, theirs));
+        }
+        let i = reference
+            .relationships
+            .iter()
+            .position(|r| r.name == owner)?;
+        let theirs = alignment.relationships[i].map(|j| {
+            (
+                student.relationships[j].name.as_str(),
+                original.relationships[j].attributes.as_slice(),
+            )
+        });
+        Some((&reference.relationships[i].attributes, theirs))
+    }
+
+    /// The step of one reference attribute: its text and the student's (in the reference's
+    /// name), and for a top-level attribute the student lacks, the other student elements
+    /// that carry it. `None` for a part whose composite the student lacks or made simple.
+    fn attribute_step(&self, path: ElementPath) -> Option<FocusStep> {
+        let ElementPath::Attribute { owner, names } = &path else {
+            return None;
+        };
+        let (ours_list, theirs) = self.owners(owner)?;
+        let (own_name, original_list) = theirs?;
+        let ours = attribute_at(ours_list, names)?;
+        let (parents, leaf) = names.split_at(names.len() - 1);
+        let mut ours_level = ours_list;
+        let mut original_level = original_list;
+        for parent in parents {
+            let k = ours_level.iter().position(|a| same_name(&a.name, parent))?;
+            let j = match_attributes(self.lexicon, ours_level, original_level)[k]?;
+            if !original_level[j].is_composite() {
+                return None;
+            }
+            ours_level = &ours_level[k].parts;
+            original_level = &original_level[j].parts;
+        }
+        let k = ours_level
+            .iter()
+            .position(|a| same_name(&a.name, &leaf[0]))?;
+        let theirs = match_attributes(self.lexicon, ours_level, original_level)[k]
+            .map(|j| &original_level[j]);
+        let place = std::iter::once(owner.as_str())
+            .chain(parents.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(".");
+        let mut body = format!(
+            "Reference: {place}: {}\nStudent: {place}: {}\n",
+            attribute_text(ours, &ours.name),
+            theirs.map_or("-".into(), |t| attribute_text(t, &ours.name))
         );
-        let entities: Vec<&str> = student.entities.iter().map(|e| e.name.as_str()).collect();
-        let _ = writeln!(out, "Student entities: {}", entities.join(", "));
-        let mut budget = MAX_CONTEXT_LINES;
-        let misplaced = misplaced_lines(
+        if theirs.is_none() && parents.is_empty() {
+            let mut budget = MAX_CONTEXT_LINES;
+            let lines = self.carried_elsewhere(ours, own_name);
+            push_lines(&mut body, "Student also", lines, &mut budget);
+        }
+        Some(FocusStep::new(
+            StepKind::Attribute,
+            path.clone(),
+            theirs.map(|t| t.name.clone()),
+            &body,
+        ))
+    }
+
+    /// `OWNER: attribute` for each student element other than `own` with a top-level
+    /// attribute that stands for `attribute` and not for one of that element's own reference
+    /// attributes (evidence of a misplaced attribute).
+    fn carried_elsewhere(&self, attribute: &Attribute, own: &str) -> Vec<String> {
+        let Sources {
             lexicon,
             reference,
-            &ours.attributes,
-            theirs.map(|t| t.attributes.as_slice()),
             student,
-            theirs.map(|t| t.name.as_str()),
+            ..
+        } = *self;
+        let accounted = |owner: &str| -> Vec<String> {
+            let mut out = Vec::new();
+            if let Some(e) = reference.entity(owner) {
+                all_names(&e.attributes, &mut out);
+            } else if let Some(r) = reference.relationship(owner) {
+                all_names(&r.attributes, &mut out);
+            }
+            out
+        };
+        let owners = student
+            .entities
+            .iter()
+            .map(|e| (e.name.as_str(), e.attributes.as_slice()))
+            .chain(
+                student
+                    .relationships
+                    .iter()
+                    .map(|r| (r.name.as_str(), r.attributes.as_slice())),
+            );
+        let mut lines = Vec::new();
+        for (name, attributes) in owners {
+            if name == own {
+                continue;
+            }
+            let used = accounted(name);
+            if let Some(found) = attributes.iter().find(|a| {
+                !used.contains(&a.name)
+                    && name_similarity(lexicon, &attribute.name, &a.name) >= SAME_NAME
+            }) {
+                lines.push(format!(
+                    "{name}: {}",
+                    attribute_text(found, &attribute.name)
+                ));
+            }
+        }
+        lines
+    }
+
+    /// The step of one side of a matched relationship: the side's text in the reference and
+    /// in the student's diagram, in the reference's label style.
+    fn side_step(&self, path: ElementPath) -> Option<FocusStep> {
+        let ElementPath::Side {
+            relationship,
+            entity,
+            role,
+        } = &path
+        else {
+            return None;
+        };
+        let i = self
+            .reference
+            .relationships
+            .iter()
+            .position(|r| &r.name == relationship)?;
+        let theirs_name = &self.student.relationships[self.alignment.relationships[i]?].name;
+        let notation = Notation::of(self.reference, relationship);
+        let order = self.side_order(relationship);
+        let ours = written_sides(self.reference, relationship, notation, None)
+            .into_iter()
+            .find(|(e, r, _)| e == entity && r == role)?
+            .2;
+        let sides = written_sides(self.student, theirs_name, notation, Some(&order));
+        let theirs = sides
+            .iter()
+            .find(|(e, r, _)| e == entity && r == role)
+            .or_else(|| sides.iter().find(|(e, _, _)| e == entity))
+            .map(|(_, _, text)| text.clone());
+        let body = format!(
+            "Reference: {relationship}: {ours}\nStudent: {relationship}: {}\n",
+            theirs.as_deref().unwrap_or("-")
         );
-        push_lines(&mut out, "Student also", misplaced, &mut budget);
-        out
+        Some(FocusStep::new(StepKind::Side, path.clone(), theirs, &body))
     }
 }
 
@@ -674,24 +927,64 @@ mod tests {
         focus_steps(&Lexicon::builtin(), &reference, &student)
     }
 
+    fn prompts(steps: &[FocusStep]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| format!("{} {} | {}", s.kind, s.reference, s.prompt))
+            .collect()
+    }
+
     /// The student's lines use the reference's names, attribute order, side order and label
-    /// style, so that only real differences remain.
+    /// style, so that only real differences remain; attributes and sides get steps of their
+    /// own, with the evidence of a misplaced attribute.
     #[test]
     fn prompts_hold_the_element_its_match_in_reference_names_and_the_evidence_elsewhere() {
         let steps = steps();
-        assert_eq!(steps.len(), 3);
-        assert_eq!(steps[0].student.as_deref(), Some("Worker"));
         assert_eq!(
-            steps[0].prompt,
-            "Grade one element.\nReference: E EMPLOYEE: *Ssn, Salary\nStudent: E EMPLOYEE: *Ssn, Hours\n"
+            prompts(&steps),
+            vec![
+                "entity EMPLOYEE | Grade one element.\nReference: entity EMPLOYEE: key Ssn\nStudent: entity EMPLOYEE: key Ssn\n",
+                "attribute EMPLOYEE.Ssn | Grade one attribute.\nReference: EMPLOYEE: Ssn\nStudent: EMPLOYEE: Ssn\n",
+                "attribute EMPLOYEE.Salary | Grade one attribute.\nReference: EMPLOYEE: Salary\nStudent: EMPLOYEE: -\n",
+                "entity PROJECT | Grade one element.\nReference: entity PROJECT: key Pnumber\nStudent: entity PROJECT: key Pnumber\n",
+                "attribute PROJECT.Pnumber | Grade one attribute.\nReference: PROJECT: Pnumber\nStudent: PROJECT: Pnumber\n",
+                "relationship WORKS_ON | Grade one element.\nReference: R WORKS_ON: EMPLOYEE, PROJECT\nStudent: R WORKS_ON: EMPLOYEE, PROJECT\nStudent entities: EMPLOYEE, PROJECT\n",
+                "attribute WORKS_ON.Hours | Grade one attribute.\nReference: WORKS_ON: Hours\nStudent: WORKS_ON: -\nStudent also: EMPLOYEE: Hours\n",
+                "side WORKS_ON/EMPLOYEE | Grade one side.\nReference: WORKS_ON: EMPLOYEE total N\nStudent: WORKS_ON: EMPLOYEE total N\n",
+                "side WORKS_ON/PROJECT | Grade one side.\nReference: WORKS_ON: PROJECT total N\nStudent: WORKS_ON: PROJECT total N\n",
+            ]
+        );
+        assert_eq!(steps[0].student.as_deref(), Some("Worker"));
+        assert_eq!(steps[2].student, None);
+    }
+
+    /// A missing element has one step (its attributes and sides go with it); a part of a
+    /// composite has a step only when the student's attribute is composite too.
+    #[test]
+    fn missing_elements_and_simple_composites_have_no_inner_steps() {
+        let reference = parse(
+            "@startchen\nentity A {\n  Name {\n    First\n    Last\n  }\n}\nentity B {\n  Id <<key>>\n}\n\
+             relationship R {\n}\nR -1- A\nR -N- B\n@endchen\n",
+        )
+        .unwrap();
+        let lexicon = Lexicon::builtin();
+        let kinds = |student: &str| -> Vec<String> {
+            let student = parse(student).unwrap();
+            focus_steps(&lexicon, &reference, &student)
+                .iter()
+                .map(|s| s.reference.to_string())
+                .collect()
+        };
+        assert_eq!(
+            kinds("@startchen\nentity A {\n  Name {\n    First\n  }\n}\n@endchen\n"),
+            vec!["A", "A.Name", "A.Name.First", "A.Name.Last", "B", "R"]
         );
         assert_eq!(
-            steps[2].prompt,
-            "Grade one element.\n\
-             Reference: R WORKS_ON: EMPLOYEE=N, PROJECT=N; Hours\n\
-             Student: R WORKS_ON: EMPLOYEE=N, PROJECT=N\n\
-             Student entities: EMPLOYEE, PROJECT\n\
-             Student also: E EMPLOYEE: *Ssn, Hours\n"
+            kinds(
+                "@startchen\nentity A {\n  Name\n}\nentity B {\n  Id <<key>>\n}\n\
+                   relationship R {\n}\nR -1- A\nR -N- B\n@endchen\n"
+            ),
+            vec!["A", "A.Name", "B", "B.Id", "R", "R/A", "R/B"]
         );
     }
 
@@ -703,47 +996,68 @@ mod tests {
              R =N= A\nR -1- B\n@endchen\n",
         )
         .unwrap();
-        let prompt = |student: &str| {
+        let sides = |student: &str| {
             let student = parse(student).unwrap();
-            focus_steps(&Lexicon::builtin(), &reference, &student)[2]
-                .prompt
-                .clone()
+            focus_steps(&Lexicon::builtin(), &reference, &student)
+                .into_iter()
+                .filter(|s| s.kind == StepKind::Side)
+                .map(|s| s.prompt)
+                .collect::<Vec<_>>()
         };
-        let same = prompt(
+        let same = sides(
             "@startchen\nentity A {\n}\nentity B {\n}\nrelationship R {\n}\n\
              R -(0,N)- B\nR -(1,1)- A\n@endchen\n",
         );
-        assert!(
-            same.contains("Reference: R R: A=N, B-1\nStudent: R R: A=N, B-1\n"),
-            "{same}"
+        assert_eq!(
+            same,
+            vec![
+                "Grade one side.\nReference: R: A total N\nStudent: R: A total N\n",
+                "Grade one side.\nReference: R: B partial 1\nStudent: R: B partial 1\n"
+            ]
         );
-        let changed = prompt(
+        let changed = sides(
             "@startchen\nentity A {\n}\nentity B {\n}\nrelationship R {\n}\n\
              R =N= A\nR -N- B\n@endchen\n",
         );
-        assert!(changed.contains("Student: R R: A=N, B-N\n"), "{changed}");
+        assert_eq!(changed[0], same[0]);
+        assert_eq!(
+            changed[1],
+            "Grade one side.\nReference: R: B partial 1\nStudent: R: B partial N\n"
+        );
     }
 
     #[test]
-    fn claims_may_name_the_element_its_attributes_or_its_sides() {
+    fn a_step_claims_only_its_own_path_and_categories_of_its_kind() {
         let steps = steps();
-        let names = |c: Category, i: usize| -> Vec<String> {
-            steps[i]
-                .paths_for(c)
-                .iter()
-                .map(|p| p.to_string())
-                .collect()
-        };
-        assert_eq!(names(Category::WrongKey, 0), vec!["EMPLOYEE"]);
+        let (employee, salary, side) = (&steps[0], &steps[2], &steps[7]);
+        assert!(employee.judges(Category::WrongKey));
+        assert!(!employee.judges(Category::MissingAttribute));
+        assert!(salary.judges(Category::MisplacedAttribute));
+        assert!(!salary.judges(Category::WrongKey));
+        assert!(side.judges(Category::WrongParticipation));
+        assert!(!side.judges(Category::RelationshipStructure));
         assert_eq!(
-            names(Category::MissingAttribute, 0),
-            vec!["EMPLOYEE.Ssn", "EMPLOYEE.Salary"]
+            employee.hold_claims("wrong_key PROJECT"),
+            "wrong_key EMPLOYEE"
         );
         assert_eq!(
-            names(Category::WrongCardinality, 2),
-            vec!["WORKS_ON/EMPLOYEE", "WORKS_ON/PROJECT"]
+            employee.hold_claims("wrong_key X; weak_entity Y; wrong_key EMPLOYEE"),
+            "wrong_key EMPLOYEE; weak_entity EMPLOYEE"
         );
-        assert!(names(Category::WrongCardinality, 0).is_empty());
+        assert_eq!(
+            employee.hold_claims("missing_attribute EMPLOYEE.Salary"),
+            "ok"
+        );
+        assert_eq!(
+            salary.hold_claims("missing_attribute PROJECT.Salary"),
+            "missing_attribute EMPLOYEE.Salary"
+        );
+        assert_eq!(
+            side.hold_claims("wrong_cardinality A/B"),
+            "wrong_cardinality WORKS_ON/EMPLOYEE"
+        );
+        assert_eq!(side.hold_claims("ok"), "ok");
+        assert_eq!(side.hold_claims("nonsense"), "nonsense");
     }
 
     #[test]
@@ -772,9 +1086,15 @@ mod tests {
         assert_eq!(
             verdicts,
             vec![
+                "ok",
+                "ok",
                 "missing_attribute EMPLOYEE.Salary",
                 "ok",
-                "misplaced_attribute WORKS_ON.Hours"
+                "ok",
+                "ok",
+                "misplaced_attribute WORKS_ON.Hours",
+                "ok",
+                "ok"
             ]
         );
         let text = completion_text(&steps, &verdicts);
@@ -791,16 +1111,16 @@ mod tests {
     #[test]
     fn malformed_verdicts_make_no_findings_and_are_reported_by_the_parser() {
         let steps = steps();
-        let verdicts = vec![
-            "missing_attribute".to_string(),
-            "ok".into(),
-            "bogus X".into(),
-        ];
+        let mut verdicts = vec!["ok".to_string(); steps.len()];
+        verdicts[0] = "missing_attribute".into();
+        verdicts[2] = "bogus X".into();
+        verdicts[3] = "missing_entity".into();
         assert_eq!(read_verdict("missing_attribute"), None);
         let text = completion_text(&steps, &verdicts);
         assert!(text.ends_with("Findings: none\n"));
         let parsed = parse_completion(&text);
-        assert_eq!(parsed.errors.len(), 3, "{:?}", parsed.errors);
-        assert_eq!(parsed.errors[0].line, 2);
+        // Each malformed verdict, and the step numbering the parser then finds off.
+        let lines: Vec<usize> = parsed.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3, 4, 5, 6], "{:?}", parsed.errors);
     }
 }

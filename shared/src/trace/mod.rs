@@ -34,8 +34,8 @@ mod prompt;
 
 pub use completion::{parse_completion, ParsedTrace, TraceError};
 pub use focus::{
-    completion_text, examples, explanation, findings_block, focus_steps, read_verdict, step_header,
-    verdict_text, FocusStep, FOCUS_HEADER,
+    completion_text, examples, explanation, findings_block, focus_steps, focus_trace, read_verdict,
+    step_header, verdict_text, FocusStep, FOCUS_HEADER,
 };
 pub use gold::{gold_trace, step_of, step_paths};
 pub use prompt::escape_special;
@@ -56,6 +56,10 @@ pub enum StepKind {
     Specialization,
     /// A union type.
     Union,
+    /// One attribute of an entity or relationship (a focused step of its own).
+    Attribute,
+    /// One side of a relationship (a focused step of its own).
+    Side,
 }
 
 impl StepKind {
@@ -66,6 +70,8 @@ impl StepKind {
             StepKind::Relationship => "relationship",
             StepKind::Specialization => "specialization",
             StepKind::Union => "union",
+            StepKind::Attribute => "attribute",
+            StepKind::Side => "side",
         }
     }
 
@@ -76,6 +82,8 @@ impl StepKind {
             StepKind::Relationship,
             StepKind::Specialization,
             StepKind::Union,
+            StepKind::Attribute,
+            StepKind::Side,
         ]
         .into_iter()
         .find(|k| k.word() == word)

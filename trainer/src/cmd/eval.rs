@@ -22,6 +22,9 @@ pub struct Args {
     /// hallucination_rate, records) instead of a table.
     #[arg(long)]
     json: bool,
+    /// Most tokens of each step's verdict for a model grader (at most 64).
+    #[arg(long, default_value_t = eerd::runtime::STEP_MAX_TOKENS)]
+    max_tokens: usize,
 }
 
 /// One record with its diagrams parsed.
@@ -66,7 +69,7 @@ pub fn read_records(path: &Path) -> Result<Vec<ParsedRecord>> {
 
 /// Runs `eerd eval`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let mut grader = grader_from_spec(&args.grader)?;
+    let mut grader = grader_from_spec(&args.grader, args.max_tokens)?;
     let records = read_records(&args.data)?;
     let mut scorer = Scorer::default();
     for (n, r) in records.iter().enumerate() {

@@ -28,6 +28,9 @@ pub struct Args {
     /// Print CSV rows `file,category,element,student,explanation` (one per finding).
     #[arg(long)]
     csv: bool,
+    /// Most tokens of each step's verdict for a model grader (at most 64).
+    #[arg(long, default_value_t = eerd::runtime::STEP_MAX_TOKENS)]
+    max_tokens: usize,
 }
 
 fn parse_file(path: &Path) -> Result<eerd::Diagram> {
@@ -73,7 +76,7 @@ fn csv_field(text: &str) -> String {
 
 /// Runs `eerd grade`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let mut grader = grader_from_spec(&args.grader)?;
+    let mut grader = grader_from_spec(&args.grader, args.max_tokens)?;
     let reference = parse_file(&args.reference)?;
     let files = submissions(&args.student)?;
     let mut results: Vec<(PathBuf, Result<Vec<Finding>, String>)> = Vec::new();

@@ -4,10 +4,10 @@
 
 use anyhow::{bail, Context, Result};
 use eerd::grade::{Grader, RulesGrader};
-use eerd::runtime::{Model, ModelGrader};
+use eerd::runtime::{GenerateOptions, Model, ModelGrader};
 use std::path::Path;
 
-fn model_grader(spec: &str, path: &str, audit: bool) -> Result<Box<dyn Grader>> {
+fn model_grader(spec: &str, path: &str, audit: bool, max_tokens: usize) -> Result<Box<dyn Grader>> {
     // One thread unless CANDLE_NUM_THREADS says otherwise: candle's default pool spin-waits and
     // made grading ~10x slower whenever another process used the second core.
     eerd_trainer::threads::configure(None);
@@ -19,15 +19,24 @@ fn model_grader(spec: &str, path: &str, audit: bool) -> Result<Box<dyn Grader>> 
         .with_context(|| format!("--grader {spec}: cannot read {}", tokenizer_path.display()))?;
     let model = Model::from_bytes(&gguf, &tokenizer)
         .with_context(|| format!("--grader {spec}: cannot load {}", path.display()))?;
-    Ok(Box::new(ModelGrader::new(model, spec).with_audit(audit)))
+    let options = GenerateOptions {
+        max_tokens,
+        ..GenerateOptions::default()
+    };
+    Ok(Box::new(
+        ModelGrader::new(model, spec)
+            .with_options(options)
+            .with_audit(audit),
+    ))
 }
 
-/// Builds the grader named by `spec`.
-pub fn grader_from_spec(spec: &str) -> Result<Box<dyn Grader>> {
+/// Builds the grader named by `spec`; a model grader writes at most `max_tokens` tokens a step
+/// (the runtime caps it at [`eerd::runtime::STEP_MAX_TOKENS`]).
+pub fn grader_from_spec(spec: &str, max_tokens: usize) -> Result<Box<dyn Grader>> {
     match spec.split_once(':') {
         None if spec == "rules" => Ok(Box::new(RulesGrader::default())),
-        Some(("model", path)) if !path.is_empty() => model_grader(spec, path, false),
-        Some(("model+audit", path)) if !path.is_empty() => model_grader(spec, path, true),
+        Some(("model", path)) if !path.is_empty() => model_grader(spec, path, false, max_tokens),
+        Some(("model+audit", path)) if !path.is_empty() => model_grader(spec, path, true, max_tokens),
         _ => bail!("unknown grader '{spec}': expected 'rules', 'model:PATH.gguf' or 'model+audit:PATH.gguf'"),
     }
 }

@@ -33,7 +33,8 @@ use crate::r2ta::refine::{balance_pairs, refine, Pair, Refined};
 use crate::r2ta::rename::rename_some;
 use crate::r2ta::rerun;
 use crate::r2ta::traces::{
-    gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise, TraceRecord,
+    cap_copies, gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
+    TraceRecord,
 };
 use crate::rng::Rng;
 use crate::sft::{self, RunOptions, SftConfig, TrainData};
@@ -165,6 +166,11 @@ pub struct AugmentConfig {
     /// Share of SFT examples whose names are replaced by made-up ones
     /// ([`crate::r2ta::rename`]); 0 turns it off.
     pub renamed: f64,
+    /// Most copies of one (prompt, verdict) kept before renaming
+    /// ([`crate::r2ta::traces::cap_copies`]); 0 keeps all. An unchanged element reads the
+    /// same in every variant of an assignment, so without a cap those examples crowd out the
+    /// mistakes.
+    pub max_copies: usize,
 }
 
 /// Evaluation settings.
@@ -687,7 +693,17 @@ impl Pipeline {
 
     fn stage_sft(&self) -> Result<()> {
         let refined: Vec<TraceRecord> = read_jsonl(&self.path("refine/refined.jsonl"))?;
-        let examples = rename_some(&refined, self.config.augment.renamed, self.config.seed);
+        let capped = cap_copies(&refined, self.config.augment.max_copies);
+        say(
+            &self.options,
+            &format!(
+                "  {} step examples ({} after keeping at most {} copies of each)",
+                refined.len(),
+                capped.len(),
+                self.config.augment.max_copies
+            ),
+        );
+        let examples = rename_some(&capped, self.config.augment.renamed, self.config.seed);
         std::fs::create_dir_all(self.path("sft"))?;
         let path = self.path("sft/examples.jsonl");
         write_jsonl(&path, &examples)?;

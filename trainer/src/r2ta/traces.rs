@@ -27,6 +27,27 @@ pub fn step_id(id: &str, number: usize) -> String {
     format!("{id}#{number}")
 }
 
+/// `records` keeping at most `max` copies of each (prompt, completion), in order; `max` 0
+/// keeps all. Identical step examples teach nothing new: an element the student left
+/// unchanged reads the same in every variant of its assignment.
+pub fn cap_copies(records: &[TraceRecord], max: usize) -> Vec<TraceRecord> {
+    if max == 0 {
+        return records.to_vec();
+    }
+    let mut seen: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
+    records
+        .iter()
+        .filter(|r| {
+            let n = seen
+                .entry((r.prompt.as_str(), r.completion.as_str()))
+                .or_insert(0);
+            *n += 1;
+            *n <= max
+        })
+        .cloned()
+        .collect()
+}
+
 /// One training example per focused step of `steps`, with the verdicts of `trace`.
 pub fn step_records(id: &str, steps: &[FocusStep], trace: &Trace) -> Vec<TraceRecord> {
     examples(steps, trace)
