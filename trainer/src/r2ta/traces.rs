@@ -247,3 +247,32 @@ pub fn unrefined_records(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, prompt: &str, completion: &str) -> TraceRecord {
+        TraceRecord {
+            id: id.into(),
+            prompt: prompt.into(),
+            completion: completion.into(),
+        }
+    }
+
+    #[test]
+    fn at_most_max_copies_of_one_example_are_kept_in_order() {
+        let records = vec![
+            record("a#1", "p", "ok"),
+            record("b#1", "p", "ok"),
+            record("c#1", "p", "missing_entity X"),
+            record("d#1", "p", "ok"),
+            record("e#1", "q", "ok"),
+        ];
+        let ids =
+            |kept: Vec<TraceRecord>| -> Vec<String> { kept.into_iter().map(|r| r.id).collect() };
+        assert_eq!(ids(cap_copies(&records, 2)), ["a#1", "b#1", "c#1", "e#1"]);
+        assert_eq!(ids(cap_copies(&records, 1)), ["a#1", "c#1", "e#1"]);
+        assert_eq!(cap_copies(&records, 0), records);
+    }
+}
