@@ -59,6 +59,31 @@ pub const ATTRIBUTE_HEADER: &str = "Grade one attribute.";
 /// The first line of a focused prompt about one side of a relationship.
 pub const SIDE_HEADER: &str = "Grade one side.";
 
+/// The words focused prompts are made of besides names (headers, labels, markers, element
+/// kinds); whatever else a prompt holds is a name from the diagrams.
+pub const PROMPT_WORDS: &[&str] = &[
+    "Grade",
+    "one",
+    "element",
+    "attribute",
+    "side",
+    "Reference",
+    "Student",
+    "also",
+    "entities",
+    "entity",
+    "weak",
+    "key",
+    "partial",
+    "no",
+    "total",
+    "min",
+    "max",
+    "derived",
+    "multivalued",
+    "composite",
+];
+
 /// Most "also" lines a prompt carries (the prompt stays short).
 const MAX_CONTEXT_LINES: usize = 4;
 
@@ -1024,6 +1049,44 @@ mod tests {
             changed[1],
             "Grade one side.\nReference: R: B partial 1\nStudent: R: B partial N\n"
         );
+    }
+
+    /// Every word of a prompt is a name from the diagrams or one of [`PROMPT_WORDS`] (the
+    /// name augmentation relies on that list to leave the rest alone).
+    #[test]
+    fn prompts_are_names_and_prompt_words() {
+        let reference = parse(
+            "@startchen\nentity A {\n  Id <<key>>\n  Tags <<multi>>\n  Age <<derived>>\n  \
+             Name {\n    First\n  }\n}\nentity D <<weak>> {\n  No <<partial>>\n}\n\
+             relationship R {\n}\nrelationship H <<identifying>> {\n}\n\
+             R -(0,N)- A\nR =(1,1)= D\nH -1- A\nH =N= D\n@endchen\n",
+        )
+        .unwrap();
+        let student = parse(
+            "@startchen\nentity A {\n  Tags\n  Name {\n    First\n  }\n}\nentity D {\n}\n\
+             relationship R {\n  Id\n}\nR -(1,1)- A\nR -(0,N)- D\n@endchen\n",
+        )
+        .unwrap();
+        let names = [
+            "A", "Id", "Tags", "Age", "Name", "First", "D", "No", "R", "H",
+        ];
+        let steps = focus_steps(&Lexicon::builtin(), &reference, &student);
+        assert!(steps.len() >= 10);
+        for step in &steps {
+            for word in step
+                .prompt
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+            {
+                assert!(
+                    names.contains(&word)
+                        || PROMPT_WORDS.contains(&word)
+                        || ["I", "N"].contains(&word),
+                    "'{word}' in {}",
+                    step.prompt
+                );
+            }
+        }
     }
 
     #[test]

@@ -35,7 +35,8 @@ mod prompt;
 pub use completion::{parse_completion, ParsedTrace, TraceError};
 pub use focus::{
     completion_text, examples, explanation, findings_block, focus_steps, focus_trace, read_verdict,
-    step_header, verdict_text, FocusStep, FOCUS_HEADER,
+    step_header, verdict_text, FocusStep, ATTRIBUTE_HEADER, FOCUS_HEADER, PROMPT_WORDS,
+    SIDE_HEADER,
 };
 pub use gold::{gold_trace, step_of, step_paths};
 pub use prompt::escape_special;

@@ -8,29 +8,12 @@
 use crate::r2ta::traces::TraceRecord;
 use crate::rng::Rng;
 use eerd::finding::Category;
+use eerd::trace::PROMPT_WORDS;
 use std::collections::HashMap;
 
-/// Words of the focused prompt and verdict grammar that are not names.
-const GRAMMAR: &[&str] = &[
-    "Grade",
-    "one",
-    "element",
-    "Reference",
-    "Student",
-    "also",
-    "entities",
-    "ok",
-    "E",
-    "W",
-    "R",
-    "I",
-    "S",
-    "U",
-    "N",
-    "M",
-    "d",
-    "o",
-];
+/// Words of the compact lines and the verdict grammar that are not names (the focused
+/// prompts' own words are [`PROMPT_WORDS`]).
+const GRAMMAR: &[&str] = &["ok", "E", "W", "R", "I", "S", "U", "N", "M", "d", "o"];
 
 const SYLLABLES: &[&str] = &[
     "ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "be", "do", "fu", "ga", "hi", "jo", "pe", "sa",
@@ -38,7 +21,9 @@ const SYLLABLES: &[&str] = &[
 ];
 
 fn is_grammar(word: &str) -> bool {
-    GRAMMAR.contains(&word) || Category::ALL.iter().any(|c| c.id() == word)
+    GRAMMAR.contains(&word)
+        || PROMPT_WORDS.contains(&word)
+        || Category::ALL.iter().any(|c| c.id() == word)
 }
 
 /// A made-up name in the style of `like`: all capitals for entity-style names, else a
@@ -143,39 +128,82 @@ pub fn rename_some(records: &[TraceRecord], rate: f64, seed: u64) -> Vec<TraceRe
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_are_replaced_consistently_and_the_grammar_kept() {
+    fn renamed(prompt: &str, completion: &str) -> TraceRecord {
         let record = TraceRecord {
             id: "x#1".into(),
-            prompt: "Grade one element.\nReference: E EMPLOYEE: *Ssn, Salary\n\
-                     Student: E EMPLOYEE: *Ssn\nStudent also: R WORKS_ON: EMPLOYEE=N, PROJECT-1; Salary\n"
-                .into(),
-            completion: "misplaced_attribute EMPLOYEE.Salary".into(),
+            prompt: prompt.into(),
+            completion: completion.into(),
         };
         let out = rename(&record, &mut Rng::new(3));
-        assert!(out.prompt.starts_with("Grade one element.\nReference: E "));
-        assert!(!out.prompt.contains("EMPLOYEE") && !out.prompt.contains("Salary"));
-        let employee = out.prompt["Grade one element.\nReference: E ".len()..]
+        assert_eq!(rename(&record, &mut Rng::new(3)), out, "deterministic");
+        out
+    }
+
+    #[test]
+    fn names_are_replaced_consistently_and_the_grammar_kept() {
+        let out = renamed(
+            "Grade one attribute.\nReference: WORKS_ON: Hours\nStudent: WORKS_ON: -\n\
+             Student also: EMPLOYEE: Hours\n",
+            "misplaced_attribute WORKS_ON.Hours",
+        );
+        assert!(out.prompt.starts_with("Grade one attribute.\nReference: "));
+        assert!(!out.prompt.contains("WORKS_ON") && !out.prompt.contains("Hours"));
+        let works_on = out.prompt["Grade one attribute.\nReference: ".len()..]
             .split(':')
             .next()
             .unwrap()
             .to_string();
         assert!(
-            employee.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
-            "{employee}"
+            works_on.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+            "{works_on}"
         );
         let words = |text: &str, word: &str| {
             text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .filter(|w| *w == word)
                 .count()
         };
-        assert_eq!(words(&out.prompt, &employee), 3, "{}", out.prompt);
+        assert_eq!(words(&out.prompt, &works_on), 2, "{}", out.prompt);
         assert!(out
             .completion
-            .starts_with(&format!("misplaced_attribute {employee}.")));
-        let salary = out.completion.rsplit('.').next().unwrap();
-        assert_eq!(words(&out.prompt, salary), 2, "{}", out.prompt);
-        assert!(out.prompt.contains("=N, ") && out.prompt.contains("-1; "));
-        assert_eq!(rename(&record, &mut Rng::new(3)), out);
+            .starts_with(&format!("misplaced_attribute {works_on}.")));
+        let hours = out.completion.rsplit('.').next().unwrap();
+        assert_eq!(words(&out.prompt, hours), 2, "{}", out.prompt);
+        assert!(out.prompt.contains(": -\nStudent also: "));
+    }
+
+    /// Labels and markers are words too; renaming them would hide the very difference a step
+    /// is about.
+    #[test]
+    fn markers_and_headers_are_kept() {
+        let side = renamed(
+            "Grade one side.\nReference: WORKS_ON: EMPLOYEE total N\n\
+             Student: WORKS_ON: EMPLOYEE:boss min 0 max 1\n",
+            "wrong_participation WORKS_ON/EMPLOYEE",
+        );
+        assert!(
+            side.prompt.starts_with("Grade one side.\n"),
+            "{}",
+            side.prompt
+        );
+        assert!(side.prompt.contains(" total N\n") && side.prompt.contains(" min 0 max 1\n"));
+        let kind = renamed(
+            "Grade one attribute.\nReference: D: Places multivalued composite derived\n",
+            "ok",
+        );
+        assert!(
+            kind.prompt.ends_with(" multivalued composite derived\n"),
+            "{}",
+            kind.prompt
+        );
+        let element = renamed(
+            "Grade one element.\nReference: weak entity DEPENDENT: partial key Name\n\
+             Student: entity DEPENDENT: no key\n",
+            "weak_entity DEPENDENT",
+        );
+        assert!(element.prompt.contains("Reference: weak entity "));
+        assert!(element.prompt.contains(": partial key "));
+        assert!(
+            element.prompt.contains("Student: entity ") && element.prompt.ends_with(": no key\n")
+        );
     }
 }
