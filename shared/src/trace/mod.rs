@@ -1,15 +1,15 @@
 //! The grading trace: what a model reads (the prompts) and writes (the completion).
 //!
-//! The model answers one [focused prompt](focus) per reference element: the element's compact
-//! line, the student's matching line and the evidence elsewhere. Its answers, the step
-//! verdicts, make the completion: a list of numbered reasoning steps, one per reference element
-//! (what the reference has, the student's matching element, the verdict), then the findings
-//! block:
+//! The model answers one [focused prompt](focus) per reference element, per attribute and per
+//! side of a relationship: the reference's text, the student's matching text and the evidence
+//! elsewhere. Its answers, the step verdicts, make the completion: a list of numbered reasoning
+//! steps, one per focused prompt (what the reference has, the student's match, the verdict),
+//! then the findings block:
 //!
 //! ```text
 //! completion = "Steps:\n" {step "\n"} "Findings:" (" none\n" | "\n" {finding "\n"})
 //! step       = NUMBER ". " KIND " " REFERENCE " | " (STUDENT | "-") " | " verdict
-//! KIND       = "entity" | "relationship" | "specialization" | "union"
+//! KIND       = "entity" | "relationship" | "specialization" | "union" | "attribute" | "side"
 //! verdict    = "ok" | claim {"; " claim}
 //! claim      = CATEGORY " " PATH                  a mistake at that reference path
 //! finding    = "- " CATEGORY " | " PATH " | " (STUDENT_PATH | "-") " | " EXPLANATION
@@ -17,15 +17,16 @@
 //!
 //! `REFERENCE` and `PATH` are [element paths](crate::path) of the reference diagram,
 //! `STUDENT` the matching element of the student's diagram, `CATEGORY` a
-//! [category id](crate::Category). Every claim of a step belongs to that step's element (an
-//! attribute to its owner, a side to its relationship), and the findings are exactly the steps'
-//! claims, in order — [`Trace::is_consistent`] checks it.
+//! [category id](crate::Category). The [gold trace](gold_trace) has a step per element, whose
+//! claims may name its attributes and sides; a focused trace ([`focus_trace`]) puts each claim
+//! on the step of its own path. The findings are exactly the steps' claims, in order —
+//! [`Trace::is_consistent`] checks it.
 //!
 //! - [`focus_steps`]: the steps and their prompts; [`completion_text`]: verdicts → completion;
 //!   [`examples`]: a trace → (prompt, verdict) training examples;
 //! - [`Trace::render`] / [`parse_completion`]: trace ↔ completion text (the parser reports every
 //!   malformed line with its line and column and never panics);
-//! - [`gold_trace`]: the true trace of a labelled record.
+//! - [`gold_trace`]: the true trace of a labelled record; [`focus_trace`]: on the focused steps.
 
 mod completion;
 mod focus;

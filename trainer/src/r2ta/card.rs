@@ -104,9 +104,10 @@ fn markdown(card: &Value) -> String {
         "The default grading model of the EERD grader: a {} llama-architecture decoder \
          ({} parameters, vocabulary {}, context {} tokens) trained from scratch on this \
          repository's synthetic data set by the R2tA pipeline, exported as GGUF {} ({} bytes). \
-         It judges one reference element at a time: a short prompt holds the element's \
-         compact line, the student's matching line (found by the label-free aligner and \
-         written in the reference's names and order) and the evidence elsewhere, and the model \
+         It judges one thing at a time — each reference element, each of its attributes, \
+         each side of a relationship: a short prompt holds the reference's text, the \
+         student's matching text (found by the label-free aligner and written in the \
+         reference's names, order and label style) and the evidence elsewhere, and the model \
          answers `ok` or the mistakes; the verdicts make the numbered reasoning steps and the \
          findings (`eerd::trace::focus`).\n",
         card["preset"].as_str().unwrap_or("?"),
