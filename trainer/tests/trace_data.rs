@@ -76,6 +76,11 @@ fn focused_examples_carry_the_true_verdicts() {
         found.sort();
         truth.sort();
         assert_eq!(found, truth, "{}", record.id);
+        // The inference-time audit keeps every true finding as the grader writes it (with the
+        // student's path of the step's match).
+        for c in check_findings(&lexicon, &reference, &student, &parsed.trace.findings) {
+            assert!(c.dropped.is_none(), "{}: {:?}", record.id, c);
+        }
     }
     assert_eq!(offset, examples.len());
 }

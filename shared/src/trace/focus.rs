@@ -96,8 +96,8 @@ pub struct FocusStep {
     /// The reference element: an entity, relationship, specialization or union, an attribute
     /// path or a side path.
     pub reference: ElementPath,
-    /// The student's matching element: its name for an element or attribute, the side as the
-    /// prompt writes it for a side.
+    /// The student's matching element in the student's own names: its name for an element, its
+    /// path for an attribute or a side (`Worker.Salary`, `Works_in/Worker`).
     pub student: Option<String>,
     /// The prompt the model answers with the step's verdict.
     pub prompt: String,
@@ -712,9 +712,9 @@ impl Sources<'_> {
     }
 
     /// The attributes of the reference element `owner`, and the student's match: its name in
-    /// the reference's names and its attributes as written (`None` when it has no match).
+    /// the reference's names, its name and attributes as written (`None` when it has no match).
     #[allow(clippy::type_complexity)]
-    fn owners(&self, owner: &str) -> Option<(&[Attribute], Option<(&str, &[Attribute])>)> {
+    fn owners(&self, owner: &str) -> Option<(&[Attribute], Option<(&str, &str, &[Attribute])>)> {
         let Sources {
             reference,
             original,
@@ -726,6 +726,7 @@ impl Sources<'_> {
             let theirs = alignment.entities[i].map(|j| {
                 (
                     student.entities[j].name.as_str(),
+                    original.entities[j].name.as_str(),
                     original.entities[j].attributes.as_slice(),
                 )
             });
@@ -738,6 +739,7 @@ impl Sources<'_> {
         let theirs = alignment.relationships[i].map(|j| {
             (
                 student.relationships[j].name.as_str(),
+                original.relationships[j].name.as_str(),
                 original.relationships[j].attributes.as_slice(),
             )
         });
@@ -752,7 +754,9 @@ impl Sources<'_> {
             return None;
         };
         let (ours_list, theirs) = self.owners(owner)?;
-        let (own_name, original_list) = theirs?;
+        let (own_name, written_owner, original_list) = theirs?;
+        // The student's path of the attribute, in the student's own names.
+        let mut student_path = written_owner.to_string();
         let ours = attribute_at(ours_list, names)?;
         let (parents, leaf) = names.split_at(names.len() - 1);
         let mut ours_level = ours_list;
@@ -763,6 +767,7 @@ impl Sources<'_> {
             if !original_level[j].is_composite() {
                 return None;
             }
+            student_path = format!("{student_path}.{}", original_level[j].name);
             ours_level = &ours_level[k].parts;
             original_level = &original_level[j].parts;
         }
@@ -788,7 +793,7 @@ impl Sources<'_> {
         Some(FocusStep::new(
             StepKind::Attribute,
             path.clone(),
-            theirs.map(|t| t.name.clone()),
+            theirs.map(|t| format!("{student_path}.{}", t.name)),
             &body,
         ))
     }
@@ -857,7 +862,8 @@ impl Sources<'_> {
             .relationships
             .iter()
             .position(|r| &r.name == relationship)?;
-        let theirs_name = &self.student.relationships[self.alignment.relationships[i]?].name;
+        let j = self.alignment.relationships[i]?;
+        let theirs_name = &self.student.relationships[j].name;
         let notation = Notation::of(self.reference, relationship);
         let order = self.side_order(relationship);
         let ours = written_sides(self.reference, relationship, notation, None)
@@ -868,13 +874,27 @@ impl Sources<'_> {
         let theirs = sides
             .iter()
             .find(|(e, r, _)| e == entity && r == role)
-            .or_else(|| sides.iter().find(|(e, _, _)| e == entity))
-            .map(|(_, _, text)| text.clone());
+            .or_else(|| sides.iter().find(|(e, _, _)| e == entity));
         let body = format!(
             "Reference: {relationship}: {ours}\nStudent: {relationship}: {}\n",
-            theirs.as_deref().unwrap_or("-")
+            theirs.map_or("-", |(_, _, text)| text.as_str())
         );
-        Some(FocusStep::new(StepKind::Side, path.clone(), theirs, &body))
+        // The student's side path, in the student's own names (translation keeps indices).
+        let student_path = theirs.map(|(e, r, _)| {
+            let k = self.student.entities.iter().position(|x| &x.name == e);
+            let written = k.map_or(e.as_str(), |k| self.original.entities[k].name.as_str());
+            let side = format!("{}/{written}", self.original.relationships[j].name);
+            match r {
+                Some(role) => format!("{side}:{role}"),
+                None => side,
+            }
+        });
+        Some(FocusStep::new(
+            StepKind::Side,
+            path.clone(),
+            student_path,
+            &body,
+        ))
     }
 }
 
@@ -980,7 +1000,9 @@ mod tests {
             ]
         );
         assert_eq!(steps[0].student.as_deref(), Some("Worker"));
+        assert_eq!(steps[1].student.as_deref(), Some("Worker.Ssn"));
         assert_eq!(steps[2].student, None);
+        assert_eq!(steps[7].student.as_deref(), Some("Works/Worker"));
     }
 
     /// A missing element has one step (its attributes and sides go with it); a part of a
