@@ -188,6 +188,8 @@ test(`grading a diagram with a known mistake streams reasoning and lists the fin
     const found = detail.findings.some((f) => f.category === 'missing_attribute' && f.element.toLowerCase() === 'employee.salary');
     console.log(`     default model ${found ? 'found' : 'did NOT find'} missing_attribute EMPLOYEE.Salary; `
       + `findings (page = native, ${detail.generatedTokens} tokens, stop ${detail.stop}, ${dropped} dropped by the audit): ${JSON.stringify(sent)}`);
+    // The expected finding appears (the default model finds the known mistake).
+    assert.ok(found, `the default model did not report missing_attribute EMPLOYEE.Salary: ${JSON.stringify(sent)}`);
     if (shown.length) {
       const button = grader.locator('button.finding').first();
       await button.focus();
