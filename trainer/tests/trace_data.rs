@@ -41,7 +41,7 @@ fn true_traces_round_trip_and_pass_the_audit() {
     assert_eq!(records, 200);
 }
 
-/// Focused training data: one example per reference element, the verdicts of the true trace;
+/// Focused training data: one example per focused step (element, attribute, side), the verdicts of the true trace;
 /// those verdicts make a completion whose findings are exactly the labels.
 #[test]
 fn focused_examples_carry_the_true_verdicts() {

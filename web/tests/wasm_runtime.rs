@@ -88,7 +88,7 @@ fn bad_bytes_are_errors_not_panics() {
     assert!(Model::from_bytes(GGUF, b"{").is_err());
 }
 
-/// The shared model grader runs one focused step per reference element: the streamed pieces
+/// The shared model grader runs one focused step per element, attribute and side: the streamed pieces
 /// make the completion text, which has a line per step and the findings block; a cancel stops
 /// it after the token it asked for, without a findings block.
 #[test]

@@ -98,7 +98,7 @@ pub struct StepAudit {
 /// The audit of one draft and its refinement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DraftAudit {
-    /// One entry per draft step, then one per reference element the draft skipped.
+    /// One entry per draft step, then one per focused step the draft skipped.
     pub steps: Vec<StepAudit>,
     /// Verdicts on the draft's final findings, and the true findings it missed.
     pub findings: Vec<ClaimAudit>,

@@ -1,6 +1,6 @@
-//! The model grader: one [focused](crate::trace::FocusStep) prompt per reference element → the
-//! step verdicts → the trace and its findings, with the optional inference-time audit. Native
-//! evaluation, drafting and the browser use the same code.
+//! The model grader: one [focused](crate::trace::FocusStep) prompt per element, attribute and
+//! side → the step verdicts → the trace and its findings, with the optional inference-time
+//! audit. Native evaluation, drafting and the browser use the same code.
 
 use super::{GenerateOptions, Generation, Model, Result, Sampling, StopReason, TokenEvent};
 use crate::audit::{check_findings, CheckedFinding};
