@@ -38,7 +38,7 @@
 //! see the same trace as before.
 
 use super::completion::{parse_verdict, render_findings};
-use super::gold::{skeleton, step_paths};
+use super::gold::skeleton;
 use super::{escape_special, Claim, Step, StepKind, Trace};
 use crate::compact::{relationship_line_of, specialization_line, union_line};
 use crate::finding::{Category, Finding};
@@ -186,23 +186,15 @@ pub fn focus_steps(lexicon: &Lexicon, reference: &Diagram, student: &Diagram) ->
             _ => hierarchy_prompt(reference, &translated, &step.reference),
         };
         let matched = step.student.is_some();
-        let parts = matches!(step.kind, StepKind::Entity | StepKind::Relationship) && matched;
-        let element = step.reference.clone();
+        let element = step.reference.to_string();
         steps.push(FocusStep::new(
             step.kind,
             step.reference,
             step.student,
             &body,
         ));
-        if parts {
-            for path in step_paths(reference, &element) {
-                let part = match path {
-                    ElementPath::Attribute { .. } => sources.attribute_step(path),
-                    ElementPath::Side { .. } => sources.side_step(path),
-                    _ => None,
-                };
-                steps.extend(part);
-            }
+        if matched {
+            sources.inner_steps(&element, &mut steps);
         }
     }
     steps
@@ -595,17 +587,6 @@ fn entity_summary(entity: &Entity) -> String {
     )
 }
 
-/// The attribute reached from `list` by `names`, comparing names the way the diagram does.
-fn attribute_at<'a>(list: &'a [Attribute], names: &[String]) -> Option<&'a Attribute> {
-    let (first, rest) = names.split_first()?;
-    let found = list.iter().find(|a| same_name(&a.name, first))?;
-    if rest.is_empty() {
-        Some(found)
-    } else {
-        attribute_at(&found.parts, rest)
-    }
-}
-
 fn push_lines(out: &mut String, label: &str, lines: Vec<String>, budget: &mut usize) {
     for line in lines {
         if *budget == 0 {
@@ -746,56 +727,81 @@ impl Sources<'_> {
         Some((&reference.relationships[i].attributes, theirs))
     }
 
+    /// The steps inside a matched entity or relationship: its attributes (depth first), then
+    /// for a relationship its sides.
+    fn inner_steps(&self, element: &str, out: &mut Vec<FocusStep>) {
+        let Some((ours, Some((own, written, theirs)))) = self.owners(element) else {
+            return;
+        };
+        let place = Place {
+            owner: element,
+            names: Vec::new(),
+            own,
+            written: written.to_string(),
+        };
+        self.attribute_steps(&place, ours, theirs, out);
+        if let Some(i) = self
+            .reference
+            .relationships
+            .iter()
+            .position(|r| r.name == element)
+        {
+            self.side_steps(i, out);
+        }
+    }
+
+    /// A step per reference attribute of `ours` (in `place`) against the student's `theirs`
+    /// as written, each followed by its parts' steps when the student's attribute is composite
+    /// too (a part of a composite the student lacks or made simple has no step).
+    fn attribute_steps(
+        &self,
+        place: &Place,
+        ours: &[Attribute],
+        theirs: &[Attribute],
+        out: &mut Vec<FocusStep>,
+    ) {
+        let matches = match_attributes(self.lexicon, ours, theirs);
+        for (attribute, matched) in ours.iter().zip(matches) {
+            let theirs = matched.map(|j| &theirs[j]);
+            out.push(self.attribute_step(place, attribute, theirs));
+            if let Some(composite) = theirs.filter(|t| t.is_composite()) {
+                let inner = place.inside(attribute, composite);
+                self.attribute_steps(&inner, &attribute.parts, &composite.parts, out);
+            }
+        }
+    }
+
     /// The step of one reference attribute: its text and the student's (in the reference's
     /// name), and for a top-level attribute the student lacks, the other student elements
-    /// that carry it. `None` for a part whose composite the student lacks or made simple.
-    fn attribute_step(&self, path: ElementPath) -> Option<FocusStep> {
-        let ElementPath::Attribute { owner, names } = &path else {
-            return None;
-        };
-        let (ours_list, theirs) = self.owners(owner)?;
-        let (own_name, written_owner, original_list) = theirs?;
-        // The student's path of the attribute, in the student's own names.
-        let mut student_path = written_owner.to_string();
-        let ours = attribute_at(ours_list, names)?;
-        let (parents, leaf) = names.split_at(names.len() - 1);
-        let mut ours_level = ours_list;
-        let mut original_level = original_list;
-        for parent in parents {
-            let k = ours_level.iter().position(|a| same_name(&a.name, parent))?;
-            let j = match_attributes(self.lexicon, ours_level, original_level)[k]?;
-            if !original_level[j].is_composite() {
-                return None;
-            }
-            student_path = format!("{student_path}.{}", original_level[j].name);
-            ours_level = &ours_level[k].parts;
-            original_level = &original_level[j].parts;
-        }
-        let k = ours_level
-            .iter()
-            .position(|a| same_name(&a.name, &leaf[0]))?;
-        let theirs = match_attributes(self.lexicon, ours_level, original_level)[k]
-            .map(|j| &original_level[j]);
-        let place = std::iter::once(owner.as_str())
-            .chain(parents.iter().map(String::as_str))
+    /// that carry it.
+    fn attribute_step(
+        &self,
+        place: &Place,
+        ours: &Attribute,
+        theirs: Option<&Attribute>,
+    ) -> FocusStep {
+        let label = std::iter::once(place.owner)
+            .chain(place.names.iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join(".");
         let mut body = format!(
-            "Reference: {place}: {}\nStudent: {place}: {}\n",
+            "Reference: {label}: {}\nStudent: {label}: {}\n",
             attribute_text(ours, &ours.name),
             theirs.map_or("-".into(), |t| attribute_text(t, &ours.name))
         );
-        if theirs.is_none() && parents.is_empty() {
+        if theirs.is_none() && place.names.is_empty() {
             let mut budget = MAX_CONTEXT_LINES;
-            let lines = self.carried_elsewhere(ours, own_name);
+            let lines = self.carried_elsewhere(ours, place.own);
             push_lines(&mut body, "Student also", lines, &mut budget);
         }
-        Some(FocusStep::new(
-            StepKind::Attribute,
-            path.clone(),
-            theirs.map(|t| format!("{student_path}.{}", t.name)),
-            &body,
-        ))
+        let mut names = place.names.clone();
+        names.push(ours.name.clone());
+        let path = ElementPath::Attribute {
+            owner: place.owner.to_string(),
+            names,
+        };
+        let student = theirs.map(|t| format!("{}.{}", place.written, t.name));
+        FocusStep::new(StepKind::Attribute, path, student, &body)
     }
 
     /// `OWNER: attribute` for each student element other than `own` with a top-level
@@ -846,55 +852,72 @@ impl Sources<'_> {
         lines
     }
 
-    /// The step of one side of a matched relationship: the side's text in the reference and
-    /// in the student's diagram, in the reference's label style.
-    fn side_step(&self, path: ElementPath) -> Option<FocusStep> {
-        let ElementPath::Side {
-            relationship,
-            entity,
-            role,
-        } = &path
-        else {
-            return None;
+    /// The steps of the sides of the reference relationship `i` (which the student has): each
+    /// side's text in the reference and in the student's diagram, in the reference's label
+    /// style.
+    fn side_steps(&self, i: usize, out: &mut Vec<FocusStep>) {
+        let Some(j) = self.alignment.relationships[i] else {
+            return;
         };
-        let i = self
-            .reference
-            .relationships
-            .iter()
-            .position(|r| &r.name == relationship)?;
-        let j = self.alignment.relationships[i]?;
-        let theirs_name = &self.student.relationships[j].name;
+        let relationship = &self.reference.relationships[i].name;
         let notation = Notation::of(self.reference, relationship);
         let order = self.side_order(relationship);
-        let ours = written_sides(self.reference, relationship, notation, None)
-            .into_iter()
-            .find(|(e, r, _)| e == entity && r == role)?
-            .2;
-        let sides = written_sides(self.student, theirs_name, notation, Some(&order));
-        let theirs = sides
-            .iter()
-            .find(|(e, r, _)| e == entity && r == role)
-            .or_else(|| sides.iter().find(|(e, _, _)| e == entity));
-        let body = format!(
-            "Reference: {relationship}: {ours}\nStudent: {relationship}: {}\n",
-            theirs.map_or("-", |(_, _, text)| text.as_str())
+        let sides = written_sides(
+            self.student,
+            &self.student.relationships[j].name,
+            notation,
+            Some(&order),
         );
-        // The student's side path, in the student's own names (translation keeps indices).
-        let student_path = theirs.map(|(e, r, _)| {
-            let k = self.student.entities.iter().position(|x| &x.name == e);
-            let written = k.map_or(e.as_str(), |k| self.original.entities[k].name.as_str());
-            let side = format!("{}/{written}", self.original.relationships[j].name);
-            match r {
-                Some(role) => format!("{side}:{role}"),
-                None => side,
-            }
-        });
-        Some(FocusStep::new(
-            StepKind::Side,
-            path.clone(),
-            student_path,
-            &body,
-        ))
+        for (entity, role, ours) in written_sides(self.reference, relationship, notation, None) {
+            let theirs = sides
+                .iter()
+                .find(|(e, r, _)| *e == entity && *r == role)
+                .or_else(|| sides.iter().find(|(e, _, _)| *e == entity));
+            let body = format!(
+                "Reference: {relationship}: {ours}\nStudent: {relationship}: {}\n",
+                theirs.map_or("-", |(_, _, text)| text.as_str())
+            );
+            // The student's side path, in the student's own names (translation keeps indices).
+            let student = theirs.map(|(e, r, _)| {
+                let k = self.student.entities.iter().position(|x| &x.name == e);
+                let written = k.map_or(e.as_str(), |k| self.original.entities[k].name.as_str());
+                let side = format!("{}/{written}", self.original.relationships[j].name);
+                match r {
+                    Some(role) => format!("{side}:{role}"),
+                    None => side,
+                }
+            });
+            let path = ElementPath::Side {
+                relationship: relationship.clone(),
+                entity,
+                role,
+            };
+            out.push(FocusStep::new(StepKind::Side, path, student, &body));
+        }
+    }
+}
+
+/// Where an attribute step's attributes sit: the reference element and the names of the
+/// composites above them, the student's element (in the reference's names) and the student's
+/// path of the same place as written.
+struct Place<'a> {
+    owner: &'a str,
+    names: Vec<String>,
+    own: &'a str,
+    written: String,
+}
+
+impl Place<'_> {
+    /// The place inside the reference composite `ours`, matched to the student's `theirs`.
+    fn inside(&self, ours: &Attribute, theirs: &Attribute) -> Self {
+        let mut names = self.names.clone();
+        names.push(ours.name.clone());
+        Place {
+            owner: self.owner,
+            names,
+            own: self.own,
+            written: format!("{}.{}", self.written, theirs.name),
+        }
     }
 }
 
