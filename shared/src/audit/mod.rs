@@ -223,8 +223,9 @@ fn explanation_names(explanation: &str, path: &ElementPath) -> bool {
 ///
 /// The steps are those of a [focused grading](crate::trace::focus_steps) (an element, an
 /// attribute or a side each). The refined trace has the true steps (the student's matches from
-/// the alignment, the labels as claims on the steps they concern) and the true findings; a finding the draft stated correctly keeps the draft's
-/// explanation when that explanation names the element.
+/// the alignment, the labels as claims on the steps they concern) and the true findings; a
+/// finding the draft stated correctly keeps the draft's explanation when that explanation names
+/// the element.
 pub fn audit_draft(
     lexicon: &Lexicon,
     reference: &Diagram,
