@@ -4,14 +4,18 @@
 //! reference, its student path (when given) does not resolve in the student's diagram, it repeats
 //! an earlier finding, or its claim contradicts the student's diagram: a "missing" entity,
 //! relationship or attribute that the student has (by the rules grader's alignment and name
-//! comparison), a wrong key on an entity whose keys agree, or a wrong attribute kind on an
-//! attribute whose kind agrees. Other claims are kept: judging them is the model's job.
+//! comparison), a wrong key on an entity whose keys agree, a wrong attribute kind on an
+//! attribute whose kind agrees, or any claim about an element, attribute or side whose focused
+//! step reads alike ([`FocusStep::reads_alike`]: the student's text, in the reference's names,
+//! order and label style, says exactly what the reference's says). Other claims are kept:
+//! judging them is the model's job. The audit only drops findings; it never adds one.
 
 use crate::finding::{Category, Finding};
 use crate::grade::{name_similarity, Alignment};
 use crate::lexicon::Lexicon;
 use crate::model::{Attribute, Diagram, KeyKind};
 use crate::path::{resolve, ElementPath};
+use crate::trace::{focus_steps, FocusStep};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -32,6 +36,7 @@ struct Context<'a> {
     reference: &'a Diagram,
     student: &'a Diagram,
     alignment: Alignment,
+    steps: Vec<FocusStep>,
 }
 
 impl<'a> Context<'a> {
@@ -89,6 +94,18 @@ impl<'a> Context<'a> {
 
     /// Why the student's diagram refutes `finding`, if it does.
     fn refutation(&self, finding: &Finding) -> Option<String> {
+        self.claim_refutation(finding).or_else(|| {
+            let key = finding.element.key();
+            self.steps
+                .iter()
+                .find(|s| s.reference.key() == key && s.judges(finding.category))
+                .filter(|s| s.reads_alike())
+                .map(|_| format!("the student's {} reads as the reference's", finding.element))
+        })
+    }
+
+    /// Why the student's diagram refutes the claim of `finding` by its category, if it does.
+    fn claim_refutation(&self, finding: &Finding) -> Option<String> {
         match (&finding.element, finding.category) {
             (ElementPath::Named(name), Category::MissingEntity) => {
                 let i = self
@@ -152,6 +169,7 @@ pub fn check_findings(
         reference,
         student,
         alignment: Alignment::new(lexicon, reference, student),
+        steps: focus_steps(lexicon, reference, student),
     };
     let mut seen = HashSet::new();
     findings

@@ -245,3 +245,34 @@ fn inference_check_drops_refuted_findings_and_keeps_true_ones() {
         .unwrap()
         .contains("student's diagram"));
 }
+
+#[test]
+fn inference_check_drops_claims_on_steps_that_read_alike() {
+    let reference = parse(REFERENCE).unwrap();
+    let student = parse(STUDENT).unwrap();
+    let findings = vec![
+        label(Category::WrongParticipation, "WORKS_FOR/EMPLOYEE", "Total."),
+        label(Category::WrongCardinality, "WORKS_FOR/EMPLOYEE", "N."),
+        label(Category::RelationshipStructure, "WORKS_FOR", "Degree."),
+        label(Category::WrongKey, "EMPLOYEE", "Key."),
+        label(Category::WrongCardinality, "WORKS_FOR/DEPARTMENT", "1."),
+        label(
+            Category::AttributeKind,
+            "DEPARTMENT.Locations",
+            "Multivalued.",
+        ),
+    ];
+    let checked = check_findings(&Lexicon::builtin(), &reference, &student, &findings);
+    let dropped: Vec<Option<&str>> = checked.iter().map(|c| c.dropped.as_deref()).collect();
+    assert_eq!(
+        dropped,
+        vec![
+            Some("contradicted: the student's WORKS_FOR/EMPLOYEE reads as the reference's"),
+            Some("contradicted: the student's WORKS_FOR/EMPLOYEE reads as the reference's"),
+            Some("contradicted: the student's WORKS_FOR reads as the reference's"),
+            Some("contradicted: Worker has the same keys"),
+            None,
+            None,
+        ]
+    );
+}

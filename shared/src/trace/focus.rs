@@ -29,7 +29,8 @@
 //! are words (`total`, `multivalued`, `key`), so a changed marker is a changed token. Besides
 //! the two texts a prompt holds the evidence that lies elsewhere: the identifying relationships
 //! of an entity, the student elements that carry an attribute the student's element lacks (a
-//! misplaced attribute), and for a relationship the student's entity types. The completion is
+//! misplaced attribute), and for a relationship or hierarchy the entity types of its own that
+//! the student lacks (`Student lacks: PROJECT`). The completion is
 //! the step's verdict (`ok` or claims, the grammar of [the trace](super)); a step judges only
 //! the categories of its kind ([`FocusStep::judges`]).
 //!
@@ -70,7 +71,7 @@ pub const PROMPT_WORDS: &[&str] = &[
     "Reference",
     "Student",
     "also",
-    "entities",
+    "lacks",
     "entity",
     "weak",
     "key",
@@ -131,6 +132,29 @@ impl FocusStep {
             }
             _ => !matches!(self.kind, StepKind::Attribute | StepKind::Side),
         }
+    }
+
+    /// Whether the student's text reads exactly as the reference's: the `Student` line and
+    /// the `Student also` lines say what the `Reference` and `Reference also` lines say (in
+    /// any order; `Student lacks` is evidence about other elements, not a text to compare).
+    /// The student's text is written in the reference's names, order and label style, so such
+    /// a step holds no mistake: no claim of it can be true.
+    pub fn reads_alike(&self) -> bool {
+        let mut ours: Vec<&str> = Vec::new();
+        let mut theirs: Vec<&str> = Vec::new();
+        for line in self.prompt.lines().skip(1) {
+            let Some((label, text)) = line.split_once(": ") else {
+                return false;
+            };
+            match label {
+                "Reference" | "Reference also" => ours.push(text),
+                "Student" | "Student also" => theirs.push(text),
+                _ => {}
+            }
+        }
+        ours.sort_unstable();
+        theirs.sort_unstable();
+        !ours.is_empty() && ours == theirs
     }
 
     /// Whether `claim` is one this step can make (see [`FocusStep::judges`]).
@@ -679,16 +703,15 @@ impl Sources<'_> {
         let ours = &reference.relationships[i];
         let theirs = alignment.relationships[i].map(|j| &student.relationships[j]);
         let order = self.side_order(&ours.name);
-        let entities: Vec<&str> = student.entities.iter().map(|e| e.name.as_str()).collect();
         format!(
-            "Reference: {}\nStudent: {}\nStudent entities: {}\n",
+            "Reference: {}\nStudent: {}\n{}",
             structure_line(reference, &ours.name, None),
             theirs.map_or("-".into(), |t| structure_line(
                 student,
                 &t.name,
                 Some(&order)
             )),
-            entities.join(", ")
+            lacks_line(student, order.iter().map(|(entity, _)| entity.as_str()))
         )
     }
 
@@ -958,13 +981,48 @@ fn hierarchy_prompt(reference: &Diagram, student: &Diagram, element: &ElementPat
         }
         _ => (None, None),
     };
-    let entities: Vec<&str> = student.entities.iter().map(|e| e.name.as_str()).collect();
+    let own: Vec<&str> = match element {
+        ElementPath::Specialization {
+            superclass,
+            subclasses,
+        } => std::iter::once(superclass)
+            .chain(subclasses)
+            .map(String::as_str)
+            .collect(),
+        ElementPath::Union {
+            category,
+            superclasses,
+        } => std::iter::once(category)
+            .chain(superclasses)
+            .map(String::as_str)
+            .collect(),
+        _ => Vec::new(),
+    };
     format!(
-        "Reference: {}\nStudent: {}\nStudent entities: {}\n",
+        "Reference: {}\nStudent: {}\n{}",
         ours.unwrap_or_else(|| element.to_string()),
         theirs.unwrap_or_else(|| "-".into()),
-        entities.join(", ")
+        lacks_line(student, own.into_iter())
     )
+}
+
+/// `Student lacks: A, B` — the element's own entity types (`wanted`, in reference names) that
+/// `student` (in reference names) does not have, each once; empty when it has them all. A
+/// relationship or hierarchy whose entity type is missing belongs to that `missing_entity`
+/// finding, so this is the evidence the step needs; the student's other entity types are not.
+fn lacks_line<'a>(student: &Diagram, wanted: impl Iterator<Item = &'a str>) -> String {
+    let mut lacking: Vec<&str> = Vec::new();
+    for name in wanted {
+        let has = student.entities.iter().any(|e| same_name(&e.name, name));
+        if !has && !lacking.contains(&name) {
+            lacking.push(name);
+        }
+    }
+    if lacking.is_empty() {
+        String::new()
+    } else {
+        format!("Student lacks: {}\n", lacking.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -1016,7 +1074,7 @@ mod tests {
                 "attribute EMPLOYEE.Salary | Grade one attribute.\nReference: EMPLOYEE: Salary\nStudent: EMPLOYEE: -\n",
                 "entity PROJECT | Grade one element.\nReference: entity PROJECT: key Pnumber\nStudent: entity PROJECT: key Pnumber\n",
                 "attribute PROJECT.Pnumber | Grade one attribute.\nReference: PROJECT: Pnumber\nStudent: PROJECT: Pnumber\n",
-                "relationship WORKS_ON | Grade one element.\nReference: R WORKS_ON: EMPLOYEE, PROJECT\nStudent: R WORKS_ON: EMPLOYEE, PROJECT\nStudent entities: EMPLOYEE, PROJECT\n",
+                "relationship WORKS_ON | Grade one element.\nReference: R WORKS_ON: EMPLOYEE, PROJECT\nStudent: R WORKS_ON: EMPLOYEE, PROJECT\n",
                 "attribute WORKS_ON.Hours | Grade one attribute.\nReference: WORKS_ON: Hours\nStudent: WORKS_ON: -\nStudent also: EMPLOYEE: Hours\n",
                 "side WORKS_ON/EMPLOYEE | Grade one side.\nReference: WORKS_ON: EMPLOYEE total N\nStudent: WORKS_ON: EMPLOYEE total N\n",
                 "side WORKS_ON/PROJECT | Grade one side.\nReference: WORKS_ON: PROJECT total N\nStudent: WORKS_ON: PROJECT total N\n",
@@ -1026,6 +1084,25 @@ mod tests {
         assert_eq!(steps[1].student.as_deref(), Some("Worker.Ssn"));
         assert_eq!(steps[2].student, None);
         assert_eq!(steps[7].student.as_deref(), Some("Works/Worker"));
+        let alike: Vec<bool> = steps.iter().map(FocusStep::reads_alike).collect();
+        assert_eq!(
+            alike,
+            [true, true, false, true, true, true, false, true, true]
+        );
+    }
+
+    /// Evidence lines count: an entity whose identifying relationship the student drew as a
+    /// regular one does not read alike, though its own lines agree.
+    #[test]
+    fn a_step_reads_alike_only_when_every_line_agrees() {
+        let step = |body: &str| {
+            FocusStep::new(StepKind::Entity, ElementPath::Named("P".into()), None, body)
+        };
+        assert!(step("Reference: weak entity P: partial key N\nStudent: weak entity P: partial key N\nReference also: I O: P total N\nStudent also: I O: P total N\n").reads_alike());
+        assert!(!step("Reference: weak entity P: partial key N\nStudent: weak entity P: partial key N\nReference also: I O: P total N\nStudent also: R O: P total N\n").reads_alike());
+        assert!(!step("Reference: weak entity P: partial key N\nStudent: weak entity P: partial key N\nReference also: I O: P total N\n").reads_alike());
+        assert!(step("Reference: R R: A, B\nStudent: R R: A, B\nStudent lacks: C\n").reads_alike());
+        assert!(!step("Reference: R R: A, B\nStudent: -\n").reads_alike());
     }
 
     /// A missing element has one step (its attributes and sides go with it); a part of a
@@ -1055,6 +1132,38 @@ mod tests {
                    relationship R {\n}\nR -1- A\nR -N- B\n@endchen\n"
             ),
             vec!["A", "A.Name", "B", "B.Id", "R", "R/A", "R/B"]
+        );
+    }
+
+    /// A relationship or specialization names the entity types of its own the student lacks
+    /// (the evidence that its absence belongs to a missing entity), and nothing else about the
+    /// student's entity types.
+    #[test]
+    fn relationships_and_hierarchies_name_only_their_own_lacking_entity_types() {
+        let reference = parse(
+            "@startchen\nentity A {\n}\nentity B {\n}\nentity C {\n}\nentity D {\n}\n\
+             relationship R {\n}\nR -1- A\nR -N- B\nA ->- d { C, D }\n@endchen\n",
+        )
+        .unwrap();
+        let lexicon = Lexicon::builtin();
+        let context = |student: &str| -> Vec<String> {
+            let student = parse(student).unwrap();
+            focus_steps(&lexicon, &reference, &student)
+                .iter()
+                .filter(|s| matches!(s.kind, StepKind::Relationship | StepKind::Specialization))
+                .map(|s| s.prompt.lines().skip(3).collect::<Vec<_>>().join(" / "))
+                .collect()
+        };
+        assert_eq!(
+            context(
+                "@startchen\nentity A {\n}\nentity B {\n}\nentity C {\n}\nentity D {\n}\n\
+                 entity E {\n}\nrelationship R {\n}\nR -1- A\nR -N- B\nA ->- d { C, D }\n@endchen\n"
+            ),
+            vec!["", ""]
+        );
+        assert_eq!(
+            context("@startchen\nentity A {\n}\nentity C {\n}\nentity E {\n}\n@endchen\n"),
+            vec!["Student lacks: B", "Student lacks: D"]
         );
     }
 
