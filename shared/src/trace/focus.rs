@@ -41,11 +41,14 @@
 use super::completion::{parse_verdict, render_findings};
 use super::gold::skeleton;
 use super::{escape_special, Claim, Step, StepKind, Trace};
-use crate::compact::{relationship_line_of, specialization_line, union_line};
+use crate::compact::relationship_line_of;
 use crate::finding::{Category, Finding};
 use crate::grade::{all_names, match_attributes, name_similarity, Alignment, SAME_NAME};
 use crate::lexicon::Lexicon;
-use crate::model::{same_name, Attribute, Cardinality, Diagram, Entity, KeyKind, Link};
+use crate::model::{
+    same_name, Attribute, Cardinality, Diagram, Disjointness, Entity, KeyKind, Link,
+    Specialization, UnionType,
+};
 use crate::path::ElementPath;
 use crate::semantics::{side_constraints, SideConstraint};
 use std::fmt::Write;
@@ -83,6 +86,8 @@ pub const PROMPT_WORDS: &[&str] = &[
     "derived",
     "multivalued",
     "composite",
+    "disjoint",
+    "overlapping",
 ];
 
 /// Most "also" lines a prompt carries (the prompt stays short).
@@ -538,10 +543,16 @@ fn written_sides(
         .collect()
 }
 
-/// [`written_sides`] joined into the relationship's compact line, in the diagram's own side
-/// order and the reference's notation for that relationship.
+/// [`written_sides`] joined into the relationship's compact line, in the reference's side
+/// order and notation for the relationship of that name (the diagram's own order when the
+/// reference has none).
 fn side_line(diagram: &Diagram, reference: &Diagram, name: &str) -> String {
-    let written: Vec<String> = written_sides(diagram, name, Notation::of(reference, name), None)
+    let order: Vec<(String, Option<String>)> = reference
+        .links_of(name)
+        .map(|l| (l.entity.clone(), l.role.clone()))
+        .collect();
+    let order = (!order.is_empty()).then_some(&order[..]);
+    let written: Vec<String> = written_sides(diagram, name, Notation::of(reference, name), order)
         .into_iter()
         .map(|(_, _, text)| text)
         .collect();
@@ -963,9 +974,10 @@ fn hierarchy_prompt(reference: &Diagram, student: &Diagram, element: &ElementPat
                     .filter(|t| same_name(&t.superclass, superclass))
                     .max_by_key(|t| overlap(&o.subclasses, &t.subclasses))
             });
+            let order = ours.map_or(&[][..], |o| &o.subclasses[..]);
             (
-                ours.map(specialization_line),
-                theirs.map(specialization_line),
+                ours.map(|o| hierarchy_line(o, order)),
+                theirs.map(|t| hierarchy_line(t, order)),
             )
         }
         ElementPath::Union { category, .. } => {
@@ -977,7 +989,11 @@ fn hierarchy_prompt(reference: &Diagram, student: &Diagram, element: &ElementPat
                 .unions
                 .iter()
                 .find(|t| same_name(&t.category, category));
-            (ours.map(union_line), theirs.map(union_line))
+            let order = ours.map_or(&[][..], |o| &o.superclasses[..]);
+            (
+                ours.map(|o| union_hierarchy_line(o, order)),
+                theirs.map(|t| union_hierarchy_line(t, order)),
+            )
         }
         _ => (None, None),
     };
@@ -1003,6 +1019,45 @@ fn hierarchy_prompt(reference: &Diagram, student: &Diagram, element: &ElementPat
         ours.unwrap_or_else(|| element.to_string()),
         theirs.unwrap_or_else(|| "-".into()),
         lacks_line(student, own.into_iter())
+    )
+}
+
+/// `names` in the order of `order` (names it lacks keep their place after those it has).
+fn in_order<'a>(names: &'a [String], order: &[String]) -> Vec<&'a str> {
+    let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+    sorted.sort_by_key(|n| {
+        order
+            .iter()
+            .position(|o| same_name(o, n))
+            .unwrap_or(order.len())
+    });
+    sorted
+}
+
+/// A specialization in words, its subclasses in the order of `order`:
+/// `S EMPLOYEE partial disjoint: ENGINEER, SECRETARY`.
+fn hierarchy_line(spec: &Specialization, order: &[String]) -> String {
+    let disjointness = match spec.disjointness {
+        Some(Disjointness::Disjoint) => " disjoint",
+        Some(Disjointness::Overlapping) => " overlapping",
+        None => "",
+    };
+    format!(
+        "S {} {}{disjointness}: {}",
+        spec.superclass,
+        if spec.total { "total" } else { "partial" },
+        in_order(&spec.subclasses, order).join(", ")
+    )
+}
+
+/// A union type in words, its superclasses in the order of `order`:
+/// `U OWNER partial: PERSON, BANK`.
+fn union_hierarchy_line(union: &UnionType, order: &[String]) -> String {
+    format!(
+        "U {} {}: {}",
+        union.category,
+        if union.total { "total" } else { "partial" },
+        in_order(&union.superclasses, order).join(", ")
     )
 }
 
@@ -1165,6 +1220,27 @@ mod tests {
             context("@startchen\nentity A {\n}\nentity C {\n}\nentity E {\n}\n@endchen\n"),
             vec!["Student lacks: B", "Student lacks: D"]
         );
+    }
+
+    /// A specialization's markers are words and the student's subclasses follow the
+    /// reference's order (their order is not a mistake).
+    #[test]
+    fn hierarchies_are_written_in_words_in_the_reference_order() {
+        let reference = parse(
+            "@startchen\nentity A {\n}\nentity C {\n}\nentity D {\n}\nA ->- d { C, D }\n@endchen\n",
+        )
+        .unwrap();
+        let student = parse(
+            "@startchen\nentity A {\n}\nentity C {\n}\nentity D {\n}\nA =>= o { D, C }\n@endchen\n",
+        )
+        .unwrap();
+        let steps = focus_steps(&Lexicon::builtin(), &reference, &student);
+        let step = steps.last().unwrap();
+        assert_eq!(
+            step.prompt,
+            "Grade one element.\nReference: S A partial disjoint: C, D\nStudent: S A total overlapping: C, D\n"
+        );
+        assert!(!step.reads_alike());
     }
 
     /// A changed label shows on the side it belongs to, in the reference's label style.
