@@ -999,17 +999,14 @@ fn hierarchy_prompt(reference: &Diagram, student: &Diagram, element: &ElementPat
     };
     let own: Vec<&str> = match element {
         ElementPath::Specialization {
-            superclass,
-            subclasses,
-        } => std::iter::once(superclass)
-            .chain(subclasses)
-            .map(String::as_str)
-            .collect(),
-        ElementPath::Union {
-            category,
-            superclasses,
-        } => std::iter::once(category)
-            .chain(superclasses)
+            superclass: head,
+            subclasses: rest,
+        }
+        | ElementPath::Union {
+            category: head,
+            superclasses: rest,
+        } => std::iter::once(head)
+            .chain(rest)
             .map(String::as_str)
             .collect(),
         _ => Vec::new(),
