@@ -30,7 +30,7 @@ use crate::r2ta::evaluate::{
     evaluate_model, evaluate_rules, table_json, table_markdown, table_svg, ModelEval, Row,
 };
 use crate::r2ta::refine::{balance_pairs, refine, Pair, Refined};
-use crate::r2ta::rename::rename_some;
+use crate::r2ta::rename::with_renamed_copies;
 use crate::r2ta::rerun;
 use crate::r2ta::traces::{
     cap_copies, gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
@@ -171,6 +171,10 @@ pub struct AugmentConfig {
     /// same in every variant of an assignment, so without a cap those examples crowd out the
     /// mistakes.
     pub max_copies: usize,
+    /// Further copies of every (capped) example, each with fresh made-up names: a made-up
+    /// name seen in one example only cannot be memorized with its verdict, so the model learns
+    /// to compare the reference's text with the student's instead.
+    pub renamed_copies: usize,
 }
 
 /// Evaluation settings.
@@ -703,7 +707,23 @@ impl Pipeline {
                 self.config.augment.max_copies
             ),
         );
-        let examples = rename_some(&capped, self.config.augment.renamed, self.config.seed);
+        let augment = &self.config.augment;
+        let examples = with_renamed_copies(
+            &capped,
+            augment.renamed,
+            augment.renamed_copies,
+            self.config.seed,
+        );
+        if self.config.augment.renamed_copies > 0 {
+            say(
+                &self.options,
+                &format!(
+                    "  {} examples with {} renamed copies of each",
+                    examples.len(),
+                    self.config.augment.renamed_copies
+                ),
+            );
+        }
         std::fs::create_dir_all(self.path("sft"))?;
         let path = self.path("sft/examples.jsonl");
         write_jsonl(&path, &examples)?;

@@ -124,6 +124,25 @@ pub fn rename_some(records: &[TraceRecord], rate: f64, seed: u64) -> Vec<TraceRe
         .collect()
 }
 
+/// [`rename_some`] of `records`, followed by `copies` more copies of all of them, each
+/// renamed with fresh made-up names (deterministic for `seed`).
+pub fn with_renamed_copies(
+    records: &[TraceRecord],
+    rate: f64,
+    copies: usize,
+    seed: u64,
+) -> Vec<TraceRecord> {
+    let mut out = rename_some(records, rate, seed);
+    for k in 1..=copies as u64 {
+        out.extend(rename_some(
+            records,
+            1.0,
+            seed.wrapping_add(k.wrapping_mul(0x9e37_79b9)),
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +224,37 @@ mod tests {
         assert!(
             element.prompt.contains("Student: entity ") && element.prompt.ends_with(": no key\n")
         );
+    }
+
+    #[test]
+    fn renamed_copies_follow_the_originals_each_with_fresh_names() {
+        let records: Vec<TraceRecord> = ["EMPLOYEE", "PROJECT"]
+            .iter()
+            .map(|name| TraceRecord {
+                id: format!("{name}#1"),
+                prompt: format!(
+                    "Grade one element.\nReference: entity {name}: no key\nStudent: -\n"
+                ),
+                completion: format!("missing_entity {name}"),
+            })
+            .collect();
+        let out = with_renamed_copies(&records, 0.0, 2, 7);
+        assert_eq!(out.len(), 6);
+        assert_eq!(&out[..2], &records[..]);
+        assert_eq!(
+            out,
+            with_renamed_copies(&records, 0.0, 2, 7),
+            "deterministic"
+        );
+        let prompts: std::collections::HashSet<&str> =
+            out.iter().map(|r| r.prompt.as_str()).collect();
+        assert_eq!(prompts.len(), 6, "every copy has names of its own");
+        for copy in &out[2..] {
+            let name = copy.completion.strip_prefix("missing_entity ").unwrap();
+            assert!(
+                copy.prompt.contains(&format!("entity {name}: no key")),
+                "{copy:?}"
+            );
+        }
     }
 }
