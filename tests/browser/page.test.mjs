@@ -201,6 +201,12 @@ test(`grading a diagram with a known mistake streams reasoning and lists the fin
 
 test('findings are grouped by category and selecting one highlights its element', async () => {
   await ensurePage();
+  // A student whose WORKS_FOR/EMPLOYEE side differs (partial), so the audit keeps a claim on
+  // it: a claim on a side that reads as the reference's is dropped.
+  const partial = (await studentWithoutSalary()).replace('WORKS_FOR =N= EMPLOYEE', 'WORKS_FOR -N- EMPLOYEE');
+  assert.notEqual(partial, await studentWithoutSalary());
+  await grader.locator('textarea.editor').fill(partial);
+  await grader.locator('.diag-summary', { hasText: 'No problems found.' }).waitFor();
   // A known completion through the page's own parser, audit and rendering.
   await page.evaluate(async () => {
     const w = document.querySelector('eerd-grader');
