@@ -195,6 +195,12 @@ fn every_stage_runs_and_a_second_run_resumes() {
     assert_eq!(card["seed"], 3);
     let readme = std::fs::read_to_string(shipped.join("README.md")).unwrap();
     assert!(readme.contains("| sft+dpo+audit | unseen |"), "{readme}");
+    // A tiny model trained for a few steps is far below the targets, and the card says so.
+    assert_eq!(card["meets_targets"], false);
+    assert!(
+        readme.contains("**Below the quality targets.**"),
+        "{readme}"
+    );
     let error = eerd_trainer::r2ta::card::publish(&run, "nope", &shipped, "x").unwrap_err();
     assert!(error.to_string().contains("nope/model.gguf"), "{error}");
 

@@ -49,7 +49,7 @@ pub fn publish(run: &Path, model: &str, out: &Path, command: &str) -> Result<Val
         .map(|s| s.values().filter_map(Value::as_f64).sum())
         .unwrap_or(0.0);
     // The row the page reproduces (the model with the inference-time audit), and whether it
-    // meets the targets (test micro-F1 ≥ 0.95, unseen ≥ 0.85).
+    // meets the targets (test micro-F1 ≥ 0.95 with false alarms ≤ 2 %, unseen ≥ 0.85).
     let shipped = table["rows"]
         .as_array()
         .and_then(|rows| {
@@ -60,7 +60,8 @@ pub fn publish(run: &Path, model: &str, out: &Path, command: &str) -> Result<Val
         .cloned()
         .unwrap_or(Value::Null);
     let f1 = |split: &str| shipped[split]["micro"]["f1"].as_f64().unwrap_or(0.0);
-    let meets_targets = f1("test") >= 0.95 && f1("unseen") >= 0.85;
+    let false_alarms = shipped["test"]["false_alarm_rate"].as_f64().unwrap_or(1.0);
+    let meets_targets = f1("test") >= 0.95 && false_alarms <= 0.02 && f1("unseen") >= 0.85;
     let card = json!({
         "name": format!("eerd-{}-{}", config.model.preset, model),
         "meets_targets": meets_targets,
@@ -117,14 +118,26 @@ fn markdown(card: &Value) -> String {
         card["quantization"].as_str().unwrap_or("?"),
         card["bytes"],
     );
-    if card["meets_targets"] != true {
+    let (test, unseen) = (
+        card["test_micro_f1"].as_f64().unwrap_or(0.0),
+        card["unseen_micro_f1"].as_f64().unwrap_or(0.0),
+    );
+    if card["meets_targets"] == true {
+        let _ = writeln!(
+            out,
+            "**Meets the F1 and false-alarm targets with the inference-time audit**: micro-F1 \
+             {test:.3} on `test.jsonl` and {unseen:.3} on `unseen.jsonl` (targets: 0.95 and \
+             0.85). The rules baseline is still better on this synthetic data, and the rows \
+             without the audit show what the model does alone. Its findings are hints to check \
+             against the diagram, not a grade.\n"
+        );
+    } else {
         let _ = writeln!(
             out,
             "**Below the quality targets.** With the inference-time audit it reaches micro-F1 \
-             {:.3} on `test.jsonl` and {:.3} on `unseen.jsonl` (targets: 0.95 and 0.85). Its \
-             findings are hints to check against the diagram, not a grade.\n",
-            card["test_micro_f1"].as_f64().unwrap_or(0.0),
-            card["unseen_micro_f1"].as_f64().unwrap_or(0.0),
+             {test:.3} on `test.jsonl` and {unseen:.3} on `unseen.jsonl` (targets: 0.95 and \
+             0.85, and false alarms ≤ 2 % on test). Its findings are hints to check against the \
+             diagram, not a grade.\n"
         );
     }
     let _ = writeln!(out, "## How it was made\n");
