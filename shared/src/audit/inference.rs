@@ -15,7 +15,7 @@ use crate::grade::{name_similarity, Alignment};
 use crate::lexicon::Lexicon;
 use crate::model::{Attribute, Diagram, KeyKind};
 use crate::path::{resolve, ElementPath};
-use crate::trace::{focus_steps, FocusStep};
+use crate::trace::{focus_steps_aligned, FocusStep};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -164,12 +164,13 @@ pub fn check_findings(
     student: &Diagram,
     findings: &[Finding],
 ) -> Vec<CheckedFinding> {
+    let alignment = Alignment::new(lexicon, reference, student);
     let context = Context {
         lexicon,
         reference,
         student,
-        alignment: Alignment::new(lexicon, reference, student),
-        steps: focus_steps(lexicon, reference, student),
+        steps: focus_steps_aligned(lexicon, reference, student, &alignment),
+        alignment,
     };
     let mut seen = HashSet::new();
     findings

@@ -198,17 +198,31 @@ impl FocusStep {
 /// step per side. The element step judges what concerns the whole element (missing, weak,
 /// key, structure, hierarchy); the attribute and side steps what concerns only them.
 pub fn focus_steps(lexicon: &Lexicon, reference: &Diagram, student: &Diagram) -> Vec<FocusStep> {
-    let alignment = Alignment::new(lexicon, reference, student);
-    let translated = translate(lexicon, reference, student, &alignment);
+    focus_steps_aligned(
+        lexicon,
+        reference,
+        student,
+        &Alignment::new(lexicon, reference, student),
+    )
+}
+
+/// [`focus_steps`] with the `alignment` of the two diagrams already made.
+pub(crate) fn focus_steps_aligned(
+    lexicon: &Lexicon,
+    reference: &Diagram,
+    student: &Diagram,
+    alignment: &Alignment,
+) -> Vec<FocusStep> {
+    let translated = translate(lexicon, reference, student, alignment);
     let sources = Sources {
         lexicon,
         reference,
         original: student,
         student: &translated,
-        alignment: &alignment,
+        alignment,
     };
     let mut steps = Vec::new();
-    for step in skeleton(&alignment, reference, student) {
+    for step in skeleton(alignment, reference, student) {
         let body = match step.kind {
             StepKind::Entity => sources.entity_prompt(&step.reference),
             StepKind::Relationship => sources.relationship_prompt(&step.reference),
@@ -547,16 +561,21 @@ fn written_sides(
 /// order and notation for the relationship of that name (the diagram's own order when the
 /// reference has none).
 fn side_line(diagram: &Diagram, reference: &Diagram, name: &str) -> String {
-    let order: Vec<(String, Option<String>)> = reference
-        .links_of(name)
-        .map(|l| (l.entity.clone(), l.role.clone()))
-        .collect();
+    let order = side_order(reference, name);
     let order = (!order.is_empty()).then_some(&order[..]);
     let written: Vec<String> = written_sides(diagram, name, Notation::of(reference, name), order)
         .into_iter()
         .map(|(_, _, text)| text)
         .collect();
     relationship_line_of(diagram, name, &written)
+}
+
+/// The sides (entity, role) of the relationship `name` in `reference`'s order.
+fn side_order(reference: &Diagram, name: &str) -> Vec<(String, Option<String>)> {
+    reference
+        .links_of(name)
+        .map(|l| (l.entity.clone(), l.role.clone()))
+        .collect()
 }
 
 /// A relationship's structure: `I`/`R`, its name and the entity types of its sides (with
@@ -692,14 +711,6 @@ impl Sources<'_> {
         out
     }
 
-    /// The reference's side order of the relationship `name`.
-    fn side_order(&self, name: &str) -> Vec<(String, Option<String>)> {
-        self.reference
-            .links_of(name)
-            .map(|l| (l.entity.clone(), l.role.clone()))
-            .collect()
-    }
-
     fn relationship_prompt(&self, element: &ElementPath) -> String {
         let Sources {
             reference,
@@ -713,7 +724,7 @@ impl Sources<'_> {
         };
         let ours = &reference.relationships[i];
         let theirs = alignment.relationships[i].map(|j| &student.relationships[j]);
-        let order = self.side_order(&ours.name);
+        let order = side_order(reference, &ours.name);
         format!(
             "Reference: {}\nStudent: {}\n{}",
             structure_line(reference, &ours.name, None),
@@ -895,7 +906,7 @@ impl Sources<'_> {
         };
         let relationship = &self.reference.relationships[i].name;
         let notation = Notation::of(self.reference, relationship);
-        let order = self.side_order(relationship);
+        let order = side_order(self.reference, relationship);
         let sides = written_sides(
             self.student,
             &self.student.relationships[j].name,
