@@ -125,4 +125,19 @@ pub struct Record {
     /// The assignment's requirements text, if included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirements: Option<String>,
+    /// The harmless renames in the student's diagram, by kind (generated records only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variations: Vec<Variation>,
+}
+
+/// One harmless rename in a generated record: its kind, the reference element and the
+/// student's name for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variation {
+    /// How the name was changed.
+    pub kind: crate::mutate::RenameKind,
+    /// The reference element's path.
+    pub element: String,
+    /// The student's name for it.
+    pub name: String,
 }

@@ -7,7 +7,9 @@
 //! - [`path`]: element paths (`WORKS_FOR/DEPARTMENT`) and resolving them;
 //! - [`compact()`]: the few-token form of a diagram for a model's prompt;
 //! - [`finding`]: mistake categories, findings and the data-set record;
+//! - [`semantic`]: how related two English words are, from a table compiled out of WordNet 3.1;
 //! - [`semantics`]: one meaning for ratio and `(min,max)` labels;
+//! - [`matching`]: the one matching of a student's elements to the reference's (names, structure);
 //! - [`grade`]: the `Grader` interface and the rules baseline; [`score`]: precision, recall, F1;
 //! - [`trace`]: the model's prompt and its step-wise completion (render, parse, gold trace);
 //! - [`audit`]: auditing a drafted trace against the truth, refining it, and the inference-time
@@ -21,6 +23,7 @@ pub mod finding;
 pub mod grade;
 pub mod lexicon;
 pub mod lint;
+pub mod matching;
 pub mod model;
 pub mod mutate;
 pub mod parse;
@@ -30,6 +33,7 @@ pub mod rng;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 pub mod score;
+pub mod semantic;
 pub mod semantics;
 pub mod trace;
 

@@ -1,10 +1,12 @@
 //! Scoring findings against labels: per-category precision, recall and F1, micro and macro
-//! averages, the false-alarm rate on clean records and the hallucination rate.
+//! averages, the false-alarm rate on clean records and the hallucination rate, and both rates
+//! by the kind of harmless rename a record carries ([`Scorer::add_record`]).
 //!
 //! A predicted finding is a true positive when its category and reference path equal a label's
 //! (`mistakes.md`); each label is matched at most once.
 
-use crate::finding::{Category, Finding};
+use crate::finding::{Category, Finding, Variation};
+use crate::mutate::RenameKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -80,9 +82,32 @@ pub struct CategoryScore {
     pub predicted: usize,
 }
 
+/// False findings among the records that carry one kind of harmless rename.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct RenameScore {
+    /// Records with at least one rename of this kind.
+    pub records: usize,
+    /// Of those, records without labels.
+    pub clean_records: usize,
+    /// Share of those clean records that got any finding.
+    pub false_alarm_rate: f64,
+    /// Share of all those records that got at least one finding matching no label.
+    pub false_finding_rate: f64,
+}
+
+/// Counts behind a [`RenameScore`].
+#[derive(Debug, Clone, Copy, Default)]
+struct RenameCounts {
+    records: usize,
+    clean: usize,
+    clean_with_findings: usize,
+    with_false_findings: usize,
+}
+
 /// Accumulates counts over records.
 #[derive(Debug, Clone, Default)]
 pub struct Scorer {
+    by_rename: BTreeMap<RenameKind, RenameCounts>,
     per_category: BTreeMap<Category, Counts>,
     records: usize,
     clean_records: usize,
@@ -111,9 +136,42 @@ pub struct Report {
     pub clean_records: usize,
     /// Records the grader failed on (scored as no findings).
     pub failed_records: usize,
+    /// False alarms and false findings by the kind of harmless rename the records carry (kinds
+    /// without records are left out).
+    pub by_rename_kind: BTreeMap<String, RenameScore>,
 }
 
 impl Scorer {
+    /// Adds one record's predictions and labels, with the harmless renames it carries (its
+    /// `variations`), so that false findings are also counted by rename kind.
+    pub fn add_record(
+        &mut self,
+        predicted: &[Finding],
+        labels: &[Finding],
+        variations: &[Variation],
+    ) {
+        let mut kinds: Vec<RenameKind> = variations.iter().map(|v| v.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        let false_finding = predicted
+            .iter()
+            .any(|p| !labels.iter().any(|l| p.matches(l)));
+        for kind in kinds {
+            let c = self.by_rename.entry(kind).or_default();
+            c.records += 1;
+            if labels.is_empty() {
+                c.clean += 1;
+                if !predicted.is_empty() {
+                    c.clean_with_findings += 1;
+                }
+            }
+            if false_finding {
+                c.with_false_findings += 1;
+            }
+        }
+        self.add(predicted, labels);
+    }
+
     /// Adds one record's predictions and labels.
     pub fn add(&mut self, predicted: &[Finding], labels: &[Finding]) {
         self.records += 1;
@@ -154,8 +212,13 @@ impl Scorer {
 
     /// Counts a record the grader failed on: its labels are all missed.
     pub fn add_failure(&mut self, labels: &[Finding]) {
+        self.add_failed_record(labels, &[]);
+    }
+
+    /// [`Scorer::add_failure`] for a record carrying `variations`.
+    pub fn add_failed_record(&mut self, labels: &[Finding], variations: &[Variation]) {
         self.failed += 1;
-        self.add(&[], labels);
+        self.add_record(&[], labels, variations);
     }
 
     /// The report so far.
@@ -204,6 +267,24 @@ impl Scorer {
             records: self.records,
             clean_records: self.clean_records,
             failed_records: self.failed,
+            by_rename_kind: self
+                .by_rename
+                .iter()
+                .map(|(kind, c)| {
+                    (
+                        kind.id().to_string(),
+                        RenameScore {
+                            records: c.records,
+                            clean_records: c.clean,
+                            false_alarm_rate: ratio(c.clean_with_findings as f64, c.clean as f64),
+                            false_finding_rate: ratio(
+                                c.with_false_findings as f64,
+                                c.records as f64,
+                            ),
+                        },
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -255,6 +336,20 @@ impl Report {
                 String::new()
             }
         );
+        if !self.by_rename_kind.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<24} {:>9} {:>9} {:>12} {:>14}",
+                "rename kind", "records", "clean", "false_alarm", "false_finding"
+            );
+            for (kind, r) in &self.by_rename_kind {
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:>9} {:>9} {:>12.3} {:>14.3}",
+                    kind, r.records, r.clean_records, r.false_alarm_rate, r.false_finding_rate
+                );
+            }
+        }
         out
     }
 }

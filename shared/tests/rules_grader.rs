@@ -227,6 +227,7 @@ fn harmless_variants_of_every_assignment_pass() {
         restyle: 0.8,
         data_types: 0.5,
         display_names: 0.5,
+        ..Harmless::default()
     };
     for (id, reference) in library() {
         for seed in 0..8 {

@@ -108,6 +108,26 @@ function nativeFindings(reference, student) {
 const pairs = (findings) => findings.map((f) => `${f.category} ${f.element}`);
 
 /** Opens the page (when a test runs alone) and waits for the model. */
+/** Types `text` into the widget `w`'s editor and waits until the widget has checked and drawn
+ * it (its `data-check` state), not for a time. */
+async function fillChecked(w, text) {
+  await w.locator('textarea.editor').fill(text);
+  await waitState(w, 'check', 'done');
+}
+
+/** Feeds a known completion through the page's own parser, audit and rendering (the widget's
+ * findings list, selecting through the widget's own handler); returns the audited result. */
+async function showCompletion(completion) {
+  return page.evaluate(async (text) => {
+    const w = document.querySelector('eerd-grader');
+    const core = await import('/core.js');
+    const wasm = await core.loadWasm();
+    const r = JSON.parse(wasm.read_completion(text, w.reference, w.value));
+    core.renderFindings(w.el.findings, r.findings, (f) => core.highlightFinding(w.el.svg, f));
+    return r;
+  }, completion);
+}
+
 async function ensurePage() {
   if (!page.url().startsWith(withModel(BASE).split('#')[0]) || (await grader.count()) === 0) {
     await page.goto(withModel(BASE));
@@ -157,7 +177,7 @@ test('diagnostics and the drawing follow the text as it is typed', async () => {
 test(`grading a diagram with a known mistake streams reasoning and lists the findings${REAL_MODEL ? ', as the native grader does' : ''}`, async () => {
   await ensurePage();
   const student = await studentWithoutSalary();
-  await grader.locator('textarea.editor').fill(student);
+  await fillChecked(grader, student);
   await grader.locator('.diag-summary', { hasText: 'No problems found.' }).waitFor();
   const graded = page.evaluate(() => new Promise((resolve) => document.addEventListener('eerd-graded', (e) => resolve(e.detail), { once: true })));
   const grade = grader.locator('button.grade');
@@ -205,22 +225,12 @@ test('findings are grouped by category and selecting one highlights its element'
   // it: a claim on a side that reads as the reference's is dropped.
   const partial = (await studentWithoutSalary()).replace('WORKS_FOR =N= EMPLOYEE', 'WORKS_FOR -N- EMPLOYEE');
   assert.notEqual(partial, await studentWithoutSalary());
-  await grader.locator('textarea.editor').fill(partial);
+  await fillChecked(grader, partial);
   await grader.locator('.diag-summary', { hasText: 'No problems found.' }).waitFor();
-  // A known completion through the page's own parser, audit and rendering.
-  await page.evaluate(async () => {
-    const w = document.querySelector('eerd-grader');
-    const core = await import('/core.js');
-    const wasm = await core.loadWasm();
-    const completion = 'Steps:\n1. entity EMPLOYEE | EMPLOYEE | missing_attribute EMPLOYEE.Salary\nFindings:\n'
-      + '- missing_attribute | EMPLOYEE.Salary | - | EMPLOYEE needs the attribute Salary.\n'
-      + '- wrong_cardinality | WORKS_FOR/EMPLOYEE | - | Each employee works for one department.\n'
-      + '- missing_entity | NOT_THERE | - | hallucinated.\n';
-    const r = JSON.parse(wasm.read_completion(completion, w.reference, w.value));
-    window.__audit = r;
-    core.renderFindings(w.el.findings, r.findings, (f) => core.highlightFinding(w.el.svg, f));
-  });
-  const audit = await page.evaluate(() => window.__audit);
+  const audit = await showCompletion('Steps:\n1. entity EMPLOYEE | EMPLOYEE | missing_attribute EMPLOYEE.Salary\nFindings:\n'
+    + '- missing_attribute | EMPLOYEE.Salary | - | EMPLOYEE needs the attribute Salary.\n'
+    + '- wrong_cardinality | WORKS_FOR/EMPLOYEE | - | Each employee works for one department.\n'
+    + '- missing_entity | NOT_THERE | - | hallucinated.\n');
   assert.equal(audit.findings.length, 2);
   assert.equal(audit.dropped.length, 1, 'the unresolvable finding is dropped');
   assert.equal(await grader.locator('.findings section.category').count(), 2);
@@ -233,11 +243,44 @@ test('findings are grouped by category and selecting one highlights its element'
   await grader.locator('button.finding[data-element="EMPLOYEE.Salary"]').click();
   await grader.locator('svg.diagram g.node.highlight[data-path="EMPLOYEE"]').waitFor();
   assert.equal(await grader.locator('svg.diagram .highlight').count(), 1);
+  // The selection survives redraws: a re-check of the same text, fit to width, a window resize.
+  await page.evaluate(() => document.querySelector('eerd-grader').runCheck());
+  await grader.locator('button.fit').click();
+  await page.setViewportSize({ width: 700, height: 900 });
+  await waitState(grader, 'check', 'done');
+  assert.equal(await grader.locator('svg.diagram g.node.highlight[data-path="EMPLOYEE"]').count(), 1, 'still highlighted after redraw, fit and resize');
+  assert.equal(await grader.locator('button.finding[data-element="EMPLOYEE.Salary"]').getAttribute('aria-pressed'), 'true');
+  await grader.locator('button.fit').click();
+  await page.setViewportSize({ width: 1280, height: 720 });
+  // An edit ends the selection.
+  await fillChecked(grader, `${partial}\n`);
+  assert.equal(await grader.locator('svg.diagram .highlight').count(), 0, 'an edit clears the highlight');
+  assert.equal(await grader.locator('button.finding[aria-pressed="true"]').count(), 0);
+});
+
+test('a finding on a renamed element highlights the student\'s element', async () => {
+  await ensurePage();
+  // The student calls EMPLOYEE "Worker" and lacks Salary.
+  const renamed = (await studentWithoutSalary()).replace(/\bEMPLOYEE\b/g, 'Worker');
+  await fillChecked(grader, renamed);
+  await grader.locator('.diag-summary', { hasText: 'No problems found.' }).waitFor();
+  const audit = await showCompletion('Steps:\n1. entity EMPLOYEE | Worker | missing_attribute EMPLOYEE.Salary\nFindings:\n'
+    + '- missing_attribute | EMPLOYEE.Salary | - | EMPLOYEE needs the attribute Salary.\n');
+  assert.equal(audit.findings.length, 1);
+  assert.equal(audit.findings[0].student, 'Worker', 'the student path comes from the matching');
+  await grader.locator('button.finding[data-element="EMPLOYEE.Salary"]').click();
+  await grader.locator('svg.diagram g.node.highlight[data-path="Worker"]').waitFor();
+  assert.equal(await grader.locator('svg.diagram .highlight').count(), 1);
+  await page.setViewportSize({ width: 900, height: 700 });
+  await page.evaluate(() => document.querySelector('eerd-grader').runCheck());
+  await waitState(grader, 'check', 'done');
+  assert.equal(await grader.locator('svg.diagram g.node.highlight[data-path="Worker"]').count(), 1, 'still highlighted after a resize and a redraw');
+  await page.setViewportSize({ width: 1280, height: 720 });
 });
 
 test('Stop cancels a grading, by flag and by ending the worker, and grading works after', async () => {
   await ensurePage();
-  await grader.locator('textarea.editor').fill(await studentWithoutSalary());
+  await fillChecked(grader, await studentWithoutSalary());
   await grader.locator('.diag-summary', { hasText: 'No problems found.' }).waitFor();
   const flagged = await page.evaluate(async () => {
     const w = document.querySelector('eerd-grader');
@@ -294,7 +337,7 @@ test('the widget on a host page fires eerd-graded, and posts it to the parent wh
   const w = page.locator('#widget');
   await waitState(w, 'model', 'ready');
   await w.locator('button.grade:not([disabled])').waitFor();
-  await w.locator('textarea.editor').fill(await studentWithoutSalary());
+  await fillChecked(w, await studentWithoutSalary());
   await w.locator('.diag-summary', { hasText: 'No problems found.' }).waitFor();
   await w.locator('button.grade').click();
   await page.locator('body[data-graded="1"]').waitFor({ timeout: 120_000 });
@@ -305,7 +348,7 @@ test('the widget on a host page fires eerd-graded, and posts it to the parent wh
   const fw = frame.locator('eerd-grader');
   await waitState(fw, 'model', 'ready');
   await fw.locator('.diag-summary').waitFor();
-  await fw.locator('textarea.editor').fill('@startchen\nentity CUSTOMER {\n  Ssn <<key>>\n}\n@endchen\n');
+  await fillChecked(fw, '@startchen\nentity CUSTOMER {\n  Ssn <<key>>\n}\n@endchen\n');
   await fw.locator('.diag-summary', { hasText: 'No problems found.' }).waitFor();
   await fw.locator('button.grade:not([disabled])').click();
   await page.locator('body[data-framed-graded="1"]').waitFor({ timeout: 120_000 });
@@ -356,7 +399,7 @@ test('the widget works on a course page of another origin (files served with COR
   await page.goto(`${other}demo/foreign.html?from=${encodeURIComponent(BASE)}&model=${encodeURIComponent(model)}`);
   const w = page.locator('eerd-grader');
   await waitState(w, 'model', 'ready');
-  await w.locator('textarea.editor').fill(await studentWithoutSalary());
+  await fillChecked(w, await studentWithoutSalary());
   await w.locator('.diag-summary', { hasText: 'No problems found.' }).waitFor();
   await w.locator('button.grade:not([disabled])').click();
   await page.locator('body[data-graded="1"]').waitFor({ timeout: 120_000 });

@@ -9,7 +9,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use eerd::lexicon::Lexicon;
-use eerd::mutate::{self, Harmless, Mutator, Scramble};
+use eerd::mutate::{self, Harmless, Mutator, Scramble, Vocabulary};
 use eerd::rng::Rng;
 use eerd::{Category, Diagram, Record};
 use serde::Serialize;
@@ -228,8 +228,11 @@ pub struct Dataset {
 
 /// The share of held-out assignments.
 const HELD_OUT_SHARE: f64 = 0.15;
-/// The share of clean variants.
+/// The share of clean variants in train and test.
 const CLEAN_SHARE: f64 = 0.10;
+/// The share of clean variants in `unseen.jsonl`: larger, so that false alarms on held-out
+/// assignments and vocabulary are measured on enough clean records (75 of 300).
+const CLEAN_SHARE_UNSEEN: f64 = 0.25;
 /// The share of train among the seen variants.
 const TRAIN_SHARE: f64 = 0.75;
 
@@ -248,10 +251,10 @@ pub fn held_out(ids: &[String], seed: u64) -> Vec<String> {
     out
 }
 
-/// How many mistakes each of `n` variants gets: 10 % none, then about 55 % one, 33 % two and
-/// 12 % three, in a shuffled order.
-fn mistake_plan(n: usize, rng: &mut Rng) -> Vec<usize> {
-    let clean = (n as f64 * CLEAN_SHARE).round() as usize;
+/// How many mistakes each of `n` variants gets: `clean_share` none, then about 55 % one, 33 %
+/// two and 12 % three, in a shuffled order.
+fn mistake_plan(n: usize, clean_share: f64, rng: &mut Rng) -> Vec<usize> {
+    let clean = (n as f64 * clean_share).round() as usize;
     let rest = n - clean;
     let three = (rest as f64 * 0.12).round() as usize;
     let two = (rest as f64 * 0.33).round() as usize;
@@ -273,6 +276,8 @@ const CLEAN_HARMLESS: Harmless = Harmless {
     restyle: 0.4,
     data_types: 0.2,
     display_names: 0.15,
+    open_renames: 0.5,
+    vocabulary: Vocabulary::Seen,
 };
 
 /// Generates variants of `pool`, `n` in all, round-robin over the assignments.
@@ -282,10 +287,19 @@ struct Generator<'a> {
     counts: BTreeMap<Category, usize>,
     numbers: BTreeMap<String, usize>,
     rejected: usize,
+    /// The open renames' word lists (held out for `unseen.jsonl`).
+    vocabulary: Vocabulary,
+    /// The share of clean variants.
+    clean_share: f64,
 }
 
 impl<'a> Generator<'a> {
-    fn new(lexicon: &'a Lexicon, pool: Vec<&'a Assignment>) -> Self {
+    fn new(
+        lexicon: &'a Lexicon,
+        pool: Vec<&'a Assignment>,
+        vocabulary: Vocabulary,
+        clean_share: f64,
+    ) -> Self {
         let pool = pool
             .into_iter()
             .map(|a| (a, mutate::applicable(&a.reference, lexicon)))
@@ -296,6 +310,8 @@ impl<'a> Generator<'a> {
             counts: BTreeMap::new(),
             numbers: BTreeMap::new(),
             rejected: 0,
+            vocabulary,
+            clean_share,
         }
     }
 
@@ -332,10 +348,13 @@ impl<'a> Generator<'a> {
                     used.push(c);
                 }
             }
-            let harmless = if mistakes == 0 {
-                CLEAN_HARMLESS
-            } else {
-                Harmless::default()
+            let harmless = Harmless {
+                vocabulary: self.vocabulary,
+                ..if mistakes == 0 {
+                    CLEAN_HARMLESS
+                } else {
+                    Harmless::default()
+                }
             };
             let mutation = m.finish(&mut draft, &harmless);
             let printed = eerd::print(&mutation.student);
@@ -360,6 +379,7 @@ impl<'a> Generator<'a> {
                 student: text,
                 findings: mutation.findings,
                 requirements: assignment.requirements.clone(),
+                variations: mutation.variations,
             });
         }
         bail!(
@@ -373,7 +393,7 @@ impl<'a> Generator<'a> {
         if self.pool.is_empty() || n == 0 {
             return Ok(Vec::new());
         }
-        let plan = mistake_plan(n, rng);
+        let plan = mistake_plan(n, self.clean_share, rng);
         // Round robin over the assignments, in a new shuffled order each round.
         let mut order: Vec<usize> = Vec::new();
         let mut out = Vec::with_capacity(n);
@@ -414,10 +434,11 @@ pub fn generate(
         progress(done, total);
     };
 
-    let mut seen_gen = Generator::new(&lexicon, seen.clone());
+    let mut seen_gen = Generator::new(&lexicon, seen.clone(), Vocabulary::Seen, CLEAN_SHARE);
     let mut rng = Rng::derive(options.seed, "seen");
     let variants = seen_gen.run(options.variants, &mut rng, &mut tick)?;
-    let mut unseen_gen = Generator::new(&lexicon, unseen_pool);
+    let mut unseen_gen =
+        Generator::new(&lexicon, unseen_pool, Vocabulary::Held, CLEAN_SHARE_UNSEEN);
     let mut rng = Rng::derive(options.seed, "unseen");
     let unseen = unseen_gen.run(unseen_n, &mut rng, &mut tick)?;
 
@@ -511,7 +532,7 @@ mod tests {
 
     #[test]
     fn plan_has_ten_percent_clean_and_mostly_one_or_two() {
-        let plan = mistake_plan(1000, &mut Rng::new(1));
+        let plan = mistake_plan(1000, CLEAN_SHARE, &mut Rng::new(1));
         let count = |k| plan.iter().filter(|&&x| x == k).count();
         assert_eq!(count(0), 100);
         assert!(count(1) + count(2) > 750);

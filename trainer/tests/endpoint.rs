@@ -651,6 +651,7 @@ fn drafts_from_an_endpoint_ask_once_per_step() {
         student: reference.into(),
         requirements: None,
         findings: Vec::new(),
+        variations: Vec::new(),
     };
     let lexicon = eerd::lexicon::Lexicon::builtin();
     let jobs = focus_jobs(std::slice::from_ref(&record), &lexicon).unwrap();

@@ -17,7 +17,6 @@ mod draw;
 use eerd::audit::{check_findings, CheckedFinding};
 use eerd::grade::Submission;
 use eerd::lexicon::Lexicon;
-use eerd::path::resolve;
 use eerd::runtime::{GenerateOptions, Model, ModelGrader, StopReason};
 use eerd::trace::ParsedTrace;
 use serde::Serialize;
@@ -135,26 +134,17 @@ pub struct Dropped {
     pub reason: String,
 }
 
-/// The page's view of a parsed and audited completion: kept findings (with the student's element
-/// filled in when the same path exists in the student's diagram, for highlighting), dropped ones
-/// with their reason, and the parse errors.
-fn result_of(
-    parsed: &ParsedTrace,
-    checked: Vec<CheckedFinding>,
-    student: &eerd::Diagram,
-) -> GradeResult {
+/// The page's view of a parsed and audited completion: kept findings (each with the student's
+/// element from the one matching, filled in by the audit), dropped ones with their reason, and
+/// the parse errors.
+fn result_of(parsed: &ParsedTrace, checked: Vec<CheckedFinding>) -> GradeResult {
     let mut findings = Vec::new();
     let mut dropped = Vec::new();
     for c in checked {
-        let mut finding = c.finding;
+        let finding = c.finding;
         match c.dropped {
             Some(reason) => dropped.push(Dropped { finding, reason }),
-            None => {
-                if finding.student.is_none() && resolve(student, &finding.element).is_ok() {
-                    finding.student = Some(finding.element.to_string());
-                }
-                findings.push(finding);
-            }
+            None => findings.push(finding),
         }
     }
     GradeResult {
@@ -191,7 +181,7 @@ pub fn read_completion(text: &str, reference: &str, student: &str) -> Result<Str
         &student,
         &parsed.trace.findings,
     );
-    Ok(json(&result_of(&parsed, checked, &student)))
+    Ok(json(&result_of(&parsed, checked)))
 }
 
 fn stop_name(stop: &StopReason) -> &'static str {
@@ -288,7 +278,7 @@ impl Grader {
         );
         self.inner = Some(grader);
         let graded = graded.map_err(|e| JsError::new(&e.to_string()))?;
-        let mut result = result_of(&graded.parsed, graded.checked, &student);
+        let mut result = result_of(&graded.parsed, graded.checked);
         result.stop = Some(stop_name(&graded.generation.stop));
         result.prompt_tokens = Some(graded.generation.prompt_tokens);
         result.generated_tokens = Some(graded.generation.tokens.len());
@@ -348,8 +338,9 @@ mod tests {
     #[test]
     fn read_completion_audits_and_fills_student_paths() {
         let reference = "@startchen\nentity A {\n  b\n  c\n}\n@endchen\n";
-        let student = "@startchen\nentity A {\n  c\n}\n@endchen\n";
-        let text = "Steps:\n1. entity A | A | missing_attribute A.b\nFindings:\n\
+        // The student renamed A: the finding's student element comes from the matching.
+        let student = "@startchen\nentity As {\n  c\n}\n@endchen\n";
+        let text = "Steps:\n1. entity A | As | missing_attribute A.b\nFindings:\n\
                     - missing_attribute | A.b | - | A lacks b.\n\
                     - missing_attribute | A.b | - | again.\n- missing_entity | Z | - | no Z.\n";
         let out: serde_json::Value = serde_json::from_str(
@@ -358,6 +349,7 @@ mod tests {
         .unwrap();
         assert_eq!(out["findings"].as_array().unwrap().len(), 1);
         assert_eq!(out["findings"][0]["element"], "A.b");
+        assert_eq!(out["findings"][0]["student"], "As");
         assert_eq!(out["dropped"].as_array().unwrap().len(), 2);
         assert_eq!(out["complete"], true);
         assert_eq!(out["steps"], 1);

@@ -304,7 +304,13 @@ function points(list) {
   return list.map((p) => `${p[0].toFixed(1)},${p[1].toFixed(1)}`).join(' ');
 }
 
-/** Draws `drawing` (from wasm `draw`) into the <svg> element `svg`, replacing its content. */
+/** The finding selected in each drawing: it stays highlighted across redraws. */
+const selections = new WeakMap();
+
+/**
+ * Draws `drawing` (from wasm `draw`) into the <svg> element `svg`, replacing its content; the
+ * selected finding (see `highlightFinding`) stays highlighted.
+ */
 export function drawDiagram(svg, drawing) {
   svg.replaceChildren();
   const { width, height } = drawing;
@@ -349,6 +355,7 @@ export function drawDiagram(svg, drawing) {
     nodes.append(g);
   }
   svg.append(edges, nodes);
+  applyHighlight(svg, selections.get(svg) || null);
 }
 
 function candidates(path) {
@@ -364,8 +371,19 @@ function candidates(path) {
   return out;
 }
 
-/** Highlights the element of `finding` in the drawing; returns the highlighted element or null. */
+/**
+ * Selects `finding` in the drawing `svg` (null clears the selection) and highlights its element:
+ * the student's element (the finding's `student` path, from the matching) first, else the
+ * reference path. The selection survives redraws (`drawDiagram`) until the next call. Returns
+ * the highlighted element or null.
+ */
 export function highlightFinding(svg, finding) {
+  if (finding) selections.set(svg, finding);
+  else selections.delete(svg);
+  return applyHighlight(svg, finding);
+}
+
+function applyHighlight(svg, finding) {
   for (const el of svg.querySelectorAll('.highlight')) el.classList.remove('highlight');
   if (!finding) return null;
   const all = [...svg.querySelectorAll('[data-path]')];

@@ -9,7 +9,9 @@
 // After each grading it fires `eerd-graded` (bubbles, composed) with `detail` = {assignment,
 // findings, complete, stop, …} and, when inside an iframe, posts {type: 'eerd-graded', ...detail}
 // to the parent window. Its state is mirrored in the host's `data-model` (loading, ready,
-// no-model, error) and `data-grade` (idle, grading, graded, error) attributes.
+// no-model, error), `data-grade` (idle, grading, graded, error) and `data-check` (pending, done:
+// the text is checked and drawn) attributes. A selected finding stays highlighted in the drawing
+// across redraws until another is selected or the text is edited.
 //
 // Student text reaches the DOM only through textContent / textarea.value.
 
@@ -93,7 +95,11 @@ export class EerdGrader extends HTMLElement {
           el.findings)));
     el.findings.setAttribute('aria-labelledby', `${id}-findings-h`);
 
-    el.editor.addEventListener('input', () => this.scheduleCheck());
+    el.editor.addEventListener('input', () => {
+      // An edit ends the selection of a finding (the findings are about the old text).
+      this.clearSelection();
+      this.scheduleCheck();
+    });
     el.editor.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
@@ -151,7 +157,14 @@ export class EerdGrader extends HTMLElement {
 
   set value(text) {
     this.el.editor.value = text;
+    this.clearSelection();
     this.runCheck();
+  }
+
+  /** Unselects the selected finding: no button pressed, nothing highlighted. */
+  clearSelection() {
+    highlightFinding(this.el.svg, null);
+    for (const b of this.el.findings.querySelectorAll('button.finding[aria-pressed="true"]')) b.setAttribute('aria-pressed', 'false');
   }
 
   setState(kind, state) {
@@ -236,6 +249,7 @@ export class EerdGrader extends HTMLElement {
   }
 
   scheduleCheck() {
+    this.setState('check', 'pending');
     clearTimeout(this.checkTimer);
     this.checkTimer = setTimeout(() => this.runCheck(), 120);
     if (this.hasAttribute('keep-drafts') && this.storageKey) {
@@ -248,6 +262,8 @@ export class EerdGrader extends HTMLElement {
   }
 
   async runCheck() {
+    this.setState('check', 'pending');
+    clearTimeout(this.checkTimer);
     const wasm = await loadWasm();
     const text = this.el.editor.value;
     const diagnostics = JSON.parse(wasm.check(text));
@@ -270,6 +286,8 @@ export class EerdGrader extends HTMLElement {
         ? 'The text has syntax errors: the drawing shows the last version without them.'
         : 'The drawing appears once the text has no syntax errors.';
     }
+    // Checked and drawn: tests and host pages wait on this state, not on time.
+    if (this.el.editor.value === text) this.setState('check', 'done');
   }
 
   /** Grades the current text; resolves to the event detail (or null). */

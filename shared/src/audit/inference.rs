@@ -3,24 +3,20 @@
 //! It needs no labels. A finding is dropped when its reference path does not resolve in the
 //! reference, its student path (when given) does not resolve in the student's diagram, it repeats
 //! an earlier finding, or its claim contradicts the student's diagram: a "missing" entity,
-//! relationship or attribute that the student has (by the rules grader's alignment and name
-//! comparison), a wrong key on an entity whose keys agree, a wrong attribute kind on an
+//! relationship or attribute that the student has (by the one [`Matching`]), a wrong key on an entity whose keys agree, a wrong attribute kind on an
 //! attribute whose kind agrees, or any claim about an element, attribute or side whose focused
 //! step reads alike ([`FocusStep::reads_alike`]: the student's text, in the reference's names,
 //! order and label style, says exactly what the reference's says). Other claims are kept:
 //! judging them is the model's job. The audit only drops findings; it never adds one.
 
 use crate::finding::{Category, Finding};
-use crate::grade::{name_similarity, Alignment};
 use crate::lexicon::Lexicon;
+use crate::matching::{find_attribute, Matching, Placement};
 use crate::model::{Attribute, Diagram, KeyKind};
 use crate::path::{resolve, ElementPath};
-use crate::trace::{focus_steps_aligned, FocusStep};
+use crate::trace::{focus_steps_matched, FocusStep};
 use serde::Serialize;
 use std::collections::HashSet;
-
-/// Names at least this similar are the same name (as in the rules grader).
-const SAME: f64 = 0.8;
 
 /// A finding and, if it was dropped, why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,64 +28,22 @@ pub struct CheckedFinding {
 }
 
 struct Context<'a> {
-    lexicon: &'a Lexicon,
     reference: &'a Diagram,
     student: &'a Diagram,
-    alignment: Alignment,
+    matching: Matching,
     steps: Vec<FocusStep>,
 }
 
 impl<'a> Context<'a> {
-    /// The student's entity or relationship standing for the reference one named `name`, with
-    /// its attributes.
-    fn student_owner(&self, name: &str) -> Option<&'a [Attribute]> {
-        if let Some(i) = self.reference.entities.iter().position(|e| e.name == name) {
-            return self.alignment.entities[i].map(|j| &self.student.entities[j].attributes[..]);
+    /// The student's attribute standing for the reference attribute `owner.names…` at the same
+    /// place (not one drawn on another owner).
+    fn student_attribute(&self, owner: &str, names: &[String]) -> Option<&'a Attribute> {
+        let m = self.matching.attribute(owner, names)?;
+        if m.placement == Placement::Elsewhere {
+            return None;
         }
-        let i = self
-            .reference
-            .relationships
-            .iter()
-            .position(|r| r.name == name)?;
-        self.alignment.relationships[i].map(|j| &self.student.relationships[j].attributes[..])
-    }
-
-    fn reference_owner(&self, name: &str) -> Option<&'a [Attribute]> {
-        self.reference
-            .entity(name)
-            .map(|e| &e.attributes[..])
-            .or_else(|| self.reference.relationship(name).map(|r| &r.attributes[..]))
-    }
-
-    fn find<'b>(&self, list: &'b [Attribute], name: &str) -> Option<&'b Attribute> {
-        list.iter()
-            .filter(|a| name_similarity(self.lexicon, &a.name, name) >= SAME)
-            .max_by(|a, b| {
-                let sa = name_similarity(self.lexicon, &a.name, name);
-                let sb = name_similarity(self.lexicon, &b.name, name);
-                sa.total_cmp(&sb)
-            })
-    }
-
-    /// The attribute at `names` below `list` (through composite parts).
-    fn attribute<'b>(&self, list: &'b [Attribute], names: &[String]) -> Option<&'b Attribute> {
-        let (first, rest) = names.split_first()?;
-        let top = self.find(list, first)?;
-        if rest.is_empty() {
-            Some(top)
-        } else {
-            self.attribute(&top.parts, rest)
-        }
-    }
-
-    fn keys(&self, list: &[Attribute]) -> Vec<String> {
-        let mut keys: Vec<String> = list
-            .iter()
-            .filter(|a| a.key != KeyKind::None)
-            .map(|a| format!("{:?}:{}", a.key, self.lexicon.concept(&a.name)))
-            .collect();
-        keys.sort();
-        keys
+        let s = m.student.as_ref()?;
+        find_attribute(self.student, &s.owner, &s.names)
     }
 
     /// Why the student's diagram refutes `finding`, if it does.
@@ -113,7 +67,7 @@ impl<'a> Context<'a> {
                     .entities
                     .iter()
                     .position(|e| e.name == *name)?;
-                self.alignment.entities[i]
+                self.matching.entities[i]
                     .map(|j| format!("the student has {} for it", self.student.entities[j].name))
             }
             (ElementPath::Named(name), Category::MissingRelationship) => {
@@ -122,7 +76,7 @@ impl<'a> Context<'a> {
                     .relationships
                     .iter()
                     .position(|r| r.name == *name)?;
-                self.alignment.relationships[i].map(|j| {
+                self.matching.relationships[i].map(|j| {
                     format!(
                         "the student has {} for it",
                         self.student.relationships[j].name
@@ -130,24 +84,24 @@ impl<'a> Context<'a> {
                 })
             }
             (ElementPath::Named(name), Category::WrongKey) => {
-                let ours = self.reference.entity(name)?;
                 let i = self
                     .reference
                     .entities
                     .iter()
                     .position(|e| e.name == *name)?;
-                let theirs = &self.student.entities[self.alignment.entities[i]?];
-                (self.keys(&ours.attributes) == self.keys(&theirs.attributes))
-                    .then(|| format!("{} has the same keys", theirs.name))
+                let theirs = &self.student.entities[self.matching.entities[i]?];
+                let agree = [KeyKind::Key, KeyKind::Partial].into_iter().all(|kind| {
+                    self.matching
+                        .keys_agree(self.reference, self.student, i, kind)
+                });
+                agree.then(|| format!("{} has the same keys", theirs.name))
             }
-            (ElementPath::Attribute { owner, names }, Category::MissingAttribute) => {
-                let theirs = self.student_owner(owner)?;
-                self.attribute(theirs, names)
-                    .map(|a| format!("the student has {} there", a.name))
-            }
+            (ElementPath::Attribute { owner, names }, Category::MissingAttribute) => self
+                .student_attribute(owner, names)
+                .map(|a| format!("the student has {} there", a.name)),
             (ElementPath::Attribute { owner, names }, Category::AttributeKind) => {
-                let ours = self.attribute(self.reference_owner(owner)?, names)?;
-                let theirs = self.attribute(self.student_owner(owner)?, names)?;
+                let ours = find_attribute(self.reference, owner, names)?;
+                let theirs = self.student_attribute(owner, names)?;
                 let kind = |a: &Attribute| (a.multivalued, a.derived, a.is_composite());
                 (kind(ours) == kind(theirs))
                     .then(|| format!("the student's {} has the same kind", theirs.name))
@@ -164,13 +118,12 @@ pub fn check_findings(
     student: &Diagram,
     findings: &[Finding],
 ) -> Vec<CheckedFinding> {
-    let alignment = Alignment::new(lexicon, reference, student);
+    let matching = Matching::new(lexicon, reference, student);
     let context = Context {
-        lexicon,
         reference,
         student,
-        steps: focus_steps_aligned(lexicon, reference, student, &alignment),
-        alignment,
+        steps: focus_steps_matched(reference, student, &matching),
+        matching,
     };
     let mut seen = HashSet::new();
     findings
@@ -192,10 +145,15 @@ pub fn check_findings(
                     .refutation(finding)
                     .map(|why| format!("contradicted: {why}"))
             };
-            CheckedFinding {
-                finding: finding.clone(),
-                dropped,
+            let mut finding = finding.clone();
+            if dropped.is_none() && finding.student.is_none() {
+                // The student's element from the matching (for display and highlighting).
+                finding.student = context
+                    .matching
+                    .student_path(reference, student, &finding.element)
+                    .map(|p| p.to_string());
             }
+            CheckedFinding { finding, dropped }
         })
         .collect()
 }

@@ -1,14 +1,11 @@
 //! Graders: anything that turns a reference and a student diagram into findings.
 //!
 //! [`Grader`] is the interface the scorer and the CLI use; [`RulesGrader`] is the deterministic
-//! baseline (alignment + structural comparison). The model grader implements the same trait in
+//! baseline (the one [`Matching`](crate::matching::Matching) + structural comparison). The model grader implements the same trait in
 //! the trainer and the browser.
 
-mod align;
 mod rules;
 
-pub(crate) use align::{all_names, match_attributes, SAME_NAME};
-pub use align::{name_similarity, Alignment};
 pub use rules::RulesGrader;
 
 use crate::finding::Finding;

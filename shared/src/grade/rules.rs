@@ -11,10 +11,10 @@
 //! own label style**: a ratio label is compared as a ratio (for a binary relationship, the other
 //! side's maximum), a `(min,max)` label by its own maximum.
 
-use super::align::{match_attributes, name_similarity, Alignment, SAME_NAME};
 use super::{GradeError, Grader, Submission};
 use crate::finding::{Category, Finding};
 use crate::lexicon::Lexicon;
+use crate::matching::{find_attribute, Matching, Placement};
 use crate::model::{Attribute, Cardinality, Diagram, KeyKind, Link};
 use crate::path::ElementPath;
 use crate::semantics::{side_constraints, SideConstraint};
@@ -42,12 +42,11 @@ impl RulesGrader {
 
     /// The findings for `student` against `reference`.
     pub fn findings(&self, reference: &Diagram, student: &Diagram) -> Vec<Finding> {
-        let alignment = Alignment::new(&self.lexicon, reference, student);
+        let matching = Matching::new(&self.lexicon, reference, student);
         let mut run = Run {
-            lexicon: &self.lexicon,
             reference,
             student,
-            alignment,
+            matching,
             findings: Vec::new(),
             weak_findings: HashSet::new(),
             weak_flips: HashSet::new(),
@@ -72,10 +71,9 @@ impl Grader for RulesGrader {
 }
 
 struct Run<'a> {
-    lexicon: &'a Lexicon,
     reference: &'a Diagram,
     student: &'a Diagram,
-    alignment: Alignment,
+    matching: Matching,
     findings: Vec<Finding>,
     /// Reference weak entities already given a `weak_entity` finding.
     weak_findings: HashSet<String>,
@@ -112,7 +110,7 @@ impl<'a> Run<'a> {
     }
 
     fn student_entity(&self, reference_name: &str) -> Option<&'a str> {
-        self.alignment
+        self.matching
             .student_entity(self.reference, self.student, reference_name)
     }
 
@@ -121,12 +119,12 @@ impl<'a> Run<'a> {
             .entities
             .iter()
             .position(|e| e.name == reference_name)
-            .is_some_and(|i| self.alignment.entities[i].is_none())
+            .is_some_and(|i| self.matching.entities[i].is_none())
     }
 
     fn entities(&mut self) {
         for (i, entity) in self.reference.entities.iter().enumerate() {
-            let Some(j) = self.alignment.entities[i] else {
+            let Some(j) = self.matching.entities[i] else {
                 self.push(
                     Category::MissingEntity,
                     ElementPath::Named(entity.name.clone()),
@@ -153,8 +151,9 @@ impl<'a> Run<'a> {
                 continue;
             }
             if entity.weak {
-                if partial_keys(self.lexicon, &entity.attributes)
-                    != partial_keys(self.lexicon, &theirs.attributes)
+                if !self
+                    .matching
+                    .keys_agree(self.reference, self.student, i, KeyKind::Partial)
                 {
                     self.weak_finding(
                         &entity.name,
@@ -167,10 +166,11 @@ impl<'a> Run<'a> {
                 }
                 continue;
             }
-            let ours = full_keys(self.lexicon, &entity.attributes);
-            let mine = full_keys(self.lexicon, &theirs.attributes);
-            if ours != mine && !self.in_specialization_as_subclass(&entity.name) {
-                let explanation = if mine.is_empty() {
+            let agree = self
+                .matching
+                .keys_agree(self.reference, self.student, i, KeyKind::Key);
+            if !agree && !self.in_specialization_as_subclass(&entity.name) {
+                let explanation = if !theirs.attributes.iter().any(|a| a.key == KeyKind::Key) {
                     format!(
                         "{} has no key: mark the attribute that identifies each {} with <<key>>.",
                         entity.name, entity.name
@@ -211,7 +211,7 @@ impl<'a> Run<'a> {
         for (i, relationship) in self.reference.relationships.iter().enumerate() {
             let ours: Vec<&Link> = self.reference.links_of(&relationship.name).collect();
             let touches_missing = ours.iter().any(|l| self.entity_missing(&l.entity));
-            let Some(j) = self.alignment.relationships[i] else {
+            let Some(j) = self.matching.relationships[i] else {
                 let present = ours
                     .iter()
                     .filter(|l| !self.entity_missing(&l.entity))
@@ -260,7 +260,7 @@ impl<'a> Run<'a> {
                             .position(|e| e.name == student_weak)
                         {
                             if let Some(r) =
-                                self.alignment.entities.iter().position(|m| *m == Some(k))
+                                self.matching.entities.iter().position(|m| *m == Some(k))
                             {
                                 let name = self.reference.entities[r].name.clone();
                                 self.weak_finding(
@@ -277,7 +277,7 @@ impl<'a> Run<'a> {
                 }
             }
             let theirs: Vec<&Link> = self.student.links_of(&theirs_rel.name).collect();
-            let Some(pairs) = self.pair_sides(&ours, &theirs) else {
+            let Some(pairs) = self.pair_sides(i, &theirs) else {
                 if !touches_missing {
                     self.push(
                         Category::RelationshipStructure,
@@ -304,45 +304,15 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Pairs each reference link with the student link for the same entity (and role, for a
-    /// recursive relationship). `None` when the participants differ.
-    fn pair_sides(
-        &self,
-        ours: &[&'a Link],
-        theirs: &[&'a Link],
-    ) -> Option<Vec<(&'a Link, &'a Link)>> {
-        if ours.len() != theirs.len() {
+    /// Each reference link of relationship `i` with the student link the matching pairs it
+    /// with. `None` when the participants differ (a side without a counterpart, or more sides
+    /// in the student's relationship).
+    fn pair_sides(&self, i: usize, theirs: &[&'a Link]) -> Option<Vec<(&'a Link, &'a Link)>> {
+        let pairs = self.matching.side_pairs(self.reference, self.student, i);
+        if pairs.len() != theirs.len() {
             return None;
         }
-        let mut free: Vec<&Link> = theirs.to_vec();
-        let mut pairs = Vec::new();
-        for link in ours {
-            let target = self.student_entity(&link.entity)?;
-            let candidates: Vec<usize> = free
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.entity == target)
-                .map(|(k, _)| k)
-                .collect();
-            let chosen = match (&link.role, candidates.len()) {
-                (_, 0) => return None,
-                (_, 1) | (None, _) => candidates[0],
-                (Some(role), _) => *candidates
-                    .iter()
-                    .max_by(|&&a, &&b| {
-                        let score = |k: usize| {
-                            free[k]
-                                .role
-                                .as_deref()
-                                .map_or(0.0, |r| name_similarity(self.lexicon, role, r))
-                        };
-                        score(a).total_cmp(&score(b)).then(b.cmp(&a))
-                    })
-                    .unwrap_or(&candidates[0]),
-            };
-            pairs.push((*link, free.remove(chosen)));
-        }
-        Some(pairs)
+        pairs.into_iter().map(|(a, b)| b.map(|b| (a, b))).collect()
     }
 
     fn compare_sides(&mut self, relationship: &str, pairs: &[(&'a Link, &'a Link)]) {
@@ -410,130 +380,84 @@ impl<'a> Run<'a> {
     }
 
     fn attributes(&mut self) {
-        let owners = self.owner_pairs();
-        // Student attributes (owner, top-level index) that stand for some reference attribute.
-        let mut used: HashSet<(String, usize)> = HashSet::new();
-        let mut unmatched: Vec<(String, Option<String>, &'a Attribute)> = Vec::new();
-        for (our_owner, our_attributes, their) in &owners {
-            let Some((their_owner, their_attributes)) = their else {
+        let matches: Vec<_> = self
+            .matching
+            .attributes
+            .iter()
+            .filter(|m| m.owner_matched && m.names.len() == 1)
+            .cloned()
+            .collect();
+        for m in matches {
+            let Some(attribute) = find_attribute(self.reference, &m.owner, &m.names) else {
                 continue;
             };
-            let matches = match_attributes(self.lexicon, our_attributes, their_attributes);
-            for (k, m) in matches.iter().enumerate() {
-                match m {
-                    Some(j) => {
-                        used.insert((their_owner.clone(), *j));
-                        let path = vec![our_attributes[k].name.clone()];
-                        self.compare_attribute(
-                            our_owner,
-                            path,
-                            &our_attributes[k],
-                            &their_attributes[*j],
-                        );
-                    }
-                    None => unmatched.push((
-                        our_owner.clone(),
-                        Some(their_owner.clone()),
-                        &our_attributes[k],
-                    )),
-                }
-            }
-        }
-        for (our_owner, _, attribute) in unmatched {
             let path = ElementPath::Attribute {
-                owner: our_owner.clone(),
-                names: vec![attribute.name.clone()],
+                owner: m.owner.clone(),
+                names: m.names.clone(),
             };
-            if let Some((elsewhere, key)) = self.find_misplaced(attribute, &used) {
-                used.insert(key);
-                self.push(
-                    Category::MisplacedAttribute,
-                    path,
-                    Some(elsewhere.clone()),
-                    format!(
-                        "{} describes {}, not {}: move it there.",
-                        attribute.name,
-                        our_owner,
-                        elsewhere.split('.').next().unwrap_or("")
-                    ),
-                );
-            } else if attribute.key == KeyKind::None {
-                self.push(
-                    Category::MissingAttribute,
-                    path,
-                    None,
-                    format!("{} lacks the attribute {}.", our_owner, attribute.name),
-                );
-            } else if !self.reference.entity(&our_owner).is_some_and(|e| e.weak) {
-                self.push(
-                    Category::WrongKey,
-                    ElementPath::Named(our_owner.clone()),
-                    None,
-                    format!("{} lacks its key attribute {}.", our_owner, attribute.name),
-                );
-            } else {
-                self.weak_finding(
-                    &our_owner,
-                    None,
-                    format!(
-                        "Weak entity {our_owner} lacks its partial key {}.",
-                        attribute.name
-                    ),
-                );
-            }
-        }
-    }
-
-    /// Each reference owner (entity or relationship) with its attributes and its student
-    /// counterpart's name and attributes, if aligned.
-    #[allow(clippy::type_complexity)]
-    fn owner_pairs(&self) -> Vec<(String, &'a [Attribute], Option<(String, &'a [Attribute])>)> {
-        let mut out = Vec::new();
-        for (i, e) in self.reference.entities.iter().enumerate() {
-            let theirs = self.alignment.entities[i].map(|j| {
-                let s = &self.student.entities[j];
-                (s.name.clone(), s.attributes.as_slice())
-            });
-            out.push((e.name.clone(), e.attributes.as_slice(), theirs));
-        }
-        for (i, r) in self.reference.relationships.iter().enumerate() {
-            let theirs = self.alignment.relationships[i].map(|j| {
-                let s = &self.student.relationships[j];
-                (s.name.clone(), s.attributes.as_slice())
-            });
-            out.push((r.name.clone(), r.attributes.as_slice(), theirs));
-        }
-        out
-    }
-
-    /// A student attribute with the same name on another owner, not already standing for a
-    /// reference attribute: `OWNER.name` in the student's diagram.
-    fn find_misplaced(
-        &self,
-        attribute: &Attribute,
-        used: &HashSet<(String, usize)>,
-    ) -> Option<(String, (String, usize))> {
-        let owners = self
-            .student
-            .entities
-            .iter()
-            .map(|e| (&e.name, &e.attributes))
-            .chain(
-                self.student
-                    .relationships
-                    .iter()
-                    .map(|r| (&r.name, &r.attributes)),
-            );
-        for (owner, attributes) in owners {
-            for (j, a) in attributes.iter().enumerate() {
-                if !used.contains(&(owner.clone(), j))
-                    && name_similarity(self.lexicon, &attribute.name, &a.name) >= SAME_NAME
-                {
-                    return Some((format!("{owner}.{}", a.name), (owner.clone(), j)));
+            let our_owner = m.owner.clone();
+            match (&m.student, m.placement) {
+                (Some(s), Placement::Own) => {
+                    if let Some(theirs) = find_attribute(self.student, &s.owner, &s.names) {
+                        self.compare_attribute(&m.owner, m.names.clone(), attribute, theirs);
+                    }
+                }
+                (Some(s), Placement::Elsewhere) => {
+                    let elsewhere = format!("{}.{}", s.owner, s.names.join("."));
+                    self.push(
+                        Category::MisplacedAttribute,
+                        path,
+                        Some(elsewhere),
+                        format!(
+                            "{} describes {}, not {}: move it there.",
+                            attribute.name, our_owner, s.owner
+                        ),
+                    );
+                }
+                // Simple attributes grouped into a composite the reference does not have.
+                (Some(_), _) => {}
+                (None, Placement::Flattened) => {
+                    let parts: Vec<&str> =
+                        attribute.parts.iter().map(|p| p.name.as_str()).collect();
+                    self.push(
+                        Category::AttributeKind,
+                        path,
+                        None,
+                        format!(
+                            "{our_owner}.{} should be composite: group {} into it.",
+                            attribute.name,
+                            parts.join(", ")
+                        ),
+                    );
+                }
+                (None, _) if attribute.key == KeyKind::None => {
+                    self.push(
+                        Category::MissingAttribute,
+                        path,
+                        None,
+                        format!("{} lacks the attribute {}.", our_owner, attribute.name),
+                    );
+                }
+                (None, _) if !self.reference.entity(&our_owner).is_some_and(|e| e.weak) => {
+                    self.push(
+                        Category::WrongKey,
+                        ElementPath::Named(our_owner.clone()),
+                        None,
+                        format!("{} lacks its key attribute {}.", our_owner, attribute.name),
+                    );
+                }
+                (None, _) => {
+                    self.weak_finding(
+                        &our_owner,
+                        None,
+                        format!(
+                            "Weak entity {our_owner} lacks its partial key {}.",
+                            attribute.name
+                        ),
+                    );
                 }
             }
         }
-        None
     }
 
     fn compare_attribute(
@@ -580,14 +504,16 @@ impl<'a> Run<'a> {
             return;
         }
         if ours.is_composite() {
-            let matches = match_attributes(self.lexicon, &ours.parts, &theirs.parts);
-            for (k, m) in matches.iter().enumerate() {
+            for part in &ours.parts {
                 let mut sub = names.clone();
-                sub.push(ours.parts[k].name.clone());
-                match m {
-                    Some(j) => {
-                        self.compare_attribute(owner, sub, &ours.parts[k], &theirs.parts[*j])
-                    }
+                sub.push(part.name.clone());
+                let found = self
+                    .matching
+                    .attribute(owner, &sub)
+                    .and_then(|m| m.student.as_ref())
+                    .and_then(|s| find_attribute(self.student, &s.owner, &s.names));
+                match found {
+                    Some(theirs_part) => self.compare_attribute(owner, sub, part, theirs_part),
                     None => self.push(
                         Category::MissingAttribute,
                         ElementPath::Attribute {
@@ -595,7 +521,7 @@ impl<'a> Run<'a> {
                             names: sub,
                         },
                         None,
-                        format!("{display} lacks its part {}.", ours.parts[k].name),
+                        format!("{display} lacks its part {}.", part.name),
                     ),
                 }
             }
@@ -616,7 +542,7 @@ impl<'a> Run<'a> {
     }
 
     fn specializations(&mut self) {
-        for spec in &self.reference.specializations {
+        for (k, spec) in self.reference.specializations.iter().enumerate() {
             let path = ElementPath::specialization(&spec.superclass, &spec.subclasses);
             let Some(superclass) = self.student_entity(&spec.superclass) else {
                 continue;
@@ -625,20 +551,7 @@ impl<'a> Run<'a> {
             if subs.is_empty() {
                 continue;
             }
-            let candidates: Vec<_> = self
-                .student
-                .specializations
-                .iter()
-                .filter(|s| lower(&s.superclass) == lower(superclass))
-                .collect();
-            // The student's specializations of that superclass, merged when a multi-subclass
-            // specialization was drawn as single-subclass lines.
-            let best = candidates.iter().max_by_key(|s| {
-                s.subclasses
-                    .iter()
-                    .filter(|c| subs.contains(&lower(c)))
-                    .count()
-            });
+            let best = self.matching.specializations[k].map(|t| &self.student.specializations[t]);
             let explanation = match best {
                 None => Some(format!(
                     "{} should be specialized into {}.",
@@ -692,17 +605,13 @@ impl<'a> Run<'a> {
     }
 
     fn unions(&mut self) {
-        for union in &self.reference.unions {
+        for (k, union) in self.reference.unions.iter().enumerate() {
             let path = ElementPath::union(&union.category, &union.superclasses);
             let Some(category) = self.student_entity(&union.category) else {
                 continue;
             };
             let (supers, missing) = self.mapped(&union.superclasses);
-            let theirs = self
-                .student
-                .unions
-                .iter()
-                .find(|u| lower(&u.category) == lower(category));
+            let theirs = self.matching.unions[k].map(|t| &self.student.unions[t]);
             let explanation = match theirs {
                 None => Some(format!(
                     "{} should be a union type (category) of {}.",
@@ -794,24 +703,4 @@ fn cardinality_explanation(link: &Link, side: &str) -> String {
             format!("The cardinality ratio on {side} should be {ratio}.")
         }
     }
-}
-
-/// Concepts of the top-level and part attributes marked as a full key.
-fn full_keys(lexicon: &Lexicon, attributes: &[Attribute]) -> Vec<String> {
-    keys_where(lexicon, attributes, KeyKind::Key)
-}
-
-/// Concepts of the attributes marked as partial key.
-fn partial_keys(lexicon: &Lexicon, attributes: &[Attribute]) -> Vec<String> {
-    keys_where(lexicon, attributes, KeyKind::Partial)
-}
-
-fn keys_where(lexicon: &Lexicon, attributes: &[Attribute], kind: KeyKind) -> Vec<String> {
-    let mut out: Vec<String> = attributes
-        .iter()
-        .filter(|a| a.key == kind)
-        .map(|a| lexicon.concept(&a.name))
-        .collect();
-    out.sort();
-    out
 }

@@ -1,6 +1,8 @@
 //! Harmless variations: what a student may do differently without making a mistake.
 
+use super::vocabulary::{self, RenameKind, Vocabulary};
 use super::{Renames, *};
+use crate::lexicon::split_words;
 use crate::model::{Cardinality, Link, ManyLabel};
 use crate::semantics::side_constraints;
 
@@ -23,6 +25,12 @@ pub struct Harmless {
     pub data_types: f64,
     /// Display names are added with this probability.
     pub display_names: f64,
+    /// The share of renames drawn from the generator's own open vocabulary (added or dropped
+    /// words, units, abbreviations, initials, made-up words: [`vocabulary`]) instead of the
+    /// graders' lexicon.
+    pub open_renames: f64,
+    /// The word lists open renames draw from.
+    pub vocabulary: Vocabulary,
 }
 
 impl Default for Harmless {
@@ -35,6 +43,8 @@ impl Default for Harmless {
             restyle: 0.3,
             data_types: 0.15,
             display_names: 0.1,
+            open_renames: 0.5,
+            vocabulary: Vocabulary::Seen,
         }
     }
 }
@@ -50,22 +60,26 @@ impl Harmless {
             restyle: 0.0,
             data_types: 0.0,
             display_names: 0.0,
+            open_renames: 0.0,
+            vocabulary: Vocabulary::Seen,
         }
     }
 }
 
-/// Applies the variations to `student`; returns the renames made.
+/// Applies the variations to `student` (whose mistakes touched `touched`); returns the renames
+/// made.
 pub(super) fn apply(
     reference: &Diagram,
     lexicon: &Lexicon,
     student: &mut Diagram,
+    touched: &[Touch],
     rng: &mut Rng,
     h: &Harmless,
 ) -> Renames {
     if rng.chance(h.restyle) {
         restyle(student, rng);
     }
-    let renames = rename(reference, lexicon, student, rng, h);
+    let renames = rename(reference, lexicon, student, touched, rng, h);
     reorder(student, rng, h.reorder);
     if rng.chance(h.data_types) {
         add_data_types(lexicon, student, rng);
@@ -103,12 +117,76 @@ fn reserved(name: &str) -> bool {
     RESERVED.contains(&name.to_lowercase().as_str())
 }
 
-/// Renames entities, relationships and attributes to lexicon variants, keeping every name
-/// distinct from the others and keeping concepts unique.
+/// Whether a mistake touched the entity or relationship `name` or anything of it.
+fn owner_touched(touched: &[Touch], name: &str) -> bool {
+    let name = name.to_lowercase();
+    touched
+        .iter()
+        .any(|t| t.len() >= 2 && (t[0] == "e" || t[0] == "r") && t[1] == name)
+}
+
+/// The last word of a name (its head), lowercase.
+fn head(name: &str) -> String {
+    split_words(name).pop().unwrap_or_default()
+}
+
+/// What may be renamed opaquely (a made-up word): only where structure alone tells what the
+/// new name stands for, so the variant's findings stay exact.
+#[derive(Debug, Default)]
+struct OpaqueBudget {
+    entity_used: bool,
+    relationship_used: bool,
+}
+
+/// A new name for `name` (an entity when `is_entity`, a relationship when neither flag is set,
+/// an attribute when `attribute`): a lexicon variant, or with `h.open_renames` an open rename of
+/// a kind that applies. `allowed` filters out names already taken; `opaque_ok` says whether a
+/// made-up word may be used; `unique_head` whether dropping words keeps the name unique.
+#[allow(clippy::too_many_arguments)]
+fn new_name(
+    lexicon: &Lexicon,
+    name: &str,
+    is_entity: bool,
+    attribute: bool,
+    opaque_ok: bool,
+    unique_head: bool,
+    allowed: &dyn Fn(&str) -> bool,
+    rng: &mut Rng,
+    h: &Harmless,
+) -> Option<(RenameKind, String)> {
+    if rng.chance(h.open_renames) {
+        let kinds: Vec<RenameKind> = RenameKind::ALL
+            .into_iter()
+            .filter(|k| *k != RenameKind::Lexicon)
+            .filter(|k| *k != RenameKind::Opaque || opaque_ok)
+            .filter(|k| *k != RenameKind::DroppedWord || unique_head)
+            .filter(|k| vocabulary::applies(*k, name, attribute))
+            .collect();
+        if let Some(kind) = rng.choose(&kinds).copied() {
+            if let Some(new) = vocabulary::rename(kind, name, attribute, h.vocabulary, rng) {
+                if allowed(&new) && !reserved(&new) && new.chars().any(char::is_alphabetic) {
+                    return Some((kind, new));
+                }
+            }
+        }
+    }
+    let options: Vec<String> = lexicon
+        .variants_with(name, is_entity)
+        .into_iter()
+        .filter(|v| !reserved(v) && allowed(v))
+        .collect();
+    rng.choose(&options)
+        .cloned()
+        .map(|new| (RenameKind::Lexicon, new))
+}
+
+/// Renames entities, relationships and attributes — lexicon variants and open renames —
+/// keeping every name distinct from the others and keeping concepts unique.
 fn rename(
     reference: &Diagram,
     lexicon: &Lexicon,
     student: &mut Diagram,
+    touched: &[Touch],
     rng: &mut Rng,
     h: &Harmless,
 ) -> Renames {
@@ -123,7 +201,25 @@ fn rename(
     let mut taken: Vec<String> = declared(reference);
     taken.extend(declared(student));
     let concepts: Vec<String> = taken.iter().map(|n| lexicon.concept(n)).collect();
-    let mut plan: Vec<(String, String)> = Vec::new();
+    // A made-up entity name is only told by structure: not when an entity is missing (two
+    // unknowns), and only for an entity with relationships or a hierarchy around it.
+    let none_missing = reference
+        .entities
+        .iter()
+        .all(|e| student.entities.iter().any(|s| s.name == e.name));
+    let connected = |name: &str| {
+        student.links.iter().any(|l| l.entity == name)
+            || student
+                .specializations
+                .iter()
+                .any(|s| s.superclass == name || s.subclasses.iter().any(|c| c == name))
+            || student
+                .unions
+                .iter()
+                .any(|u| u.category == name || u.superclasses.iter().any(|c| c == name))
+    };
+    let mut budget = OpaqueBudget::default();
+    let mut plan: Vec<(String, String, RenameKind)> = Vec::new();
     let names: Vec<(String, bool)> = student
         .entities
         .iter()
@@ -135,6 +231,7 @@ fn rename(
                 .map(|r| (r.name.clone(), false)),
         )
         .collect();
+    let heads: Vec<String> = names.iter().map(|(n, _)| head(n)).collect();
     for (name, is_entity) in names {
         let p = if is_entity {
             h.rename_entity
@@ -154,20 +251,44 @@ fn rename(
         if shared > 0 {
             continue;
         }
-        let options: Vec<String> = lexicon
-            .variants_with(&name, is_entity)
-            .into_iter()
-            .filter(|v| !reserved(v) && !taken.iter().any(|t| same_name(t, v)))
-            .collect();
-        let Some(new) = rng.choose(&options).cloned() else {
+        let opaque_ok = if is_entity {
+            !budget.entity_used
+                && none_missing
+                && connected(&name)
+                && !owner_touched(touched, &name)
+        } else {
+            !budget.relationship_used && !owner_touched(touched, &name)
+        };
+        let unique_head = heads.iter().filter(|x| **x == head(&name)).count() == 1;
+        let current = taken.clone();
+        let allowed = |v: &str| !current.iter().any(|t| same_name(t, v));
+        let Some((kind, new)) = new_name(
+            lexicon,
+            &name,
+            is_entity,
+            false,
+            opaque_ok,
+            unique_head,
+            &allowed,
+            rng,
+            h,
+        ) else {
             continue;
         };
+        if kind == RenameKind::Opaque {
+            if is_entity {
+                budget.entity_used = true;
+            } else {
+                budget.relationship_used = true;
+            }
+        }
         taken.push(new.clone());
-        plan.push((name, new));
+        plan.push((name, new, kind));
     }
-    for (old, new) in plan {
+    for (old, new, kind) in plan {
         rename_named(student, &old, &new);
-        renames.named.insert(old.to_lowercase(), new);
+        renames.named.insert(old.to_lowercase(), new.clone());
+        renames.kinds.push((kind, ElementPath::Named(old), new));
     }
     // Attributes, owner by owner (keys use the pre-rename owner name).
     let owners: Vec<String> = reference
@@ -178,6 +299,9 @@ fn rename(
         .collect();
     for owner in owners {
         let new_owner = renames.name(&owner);
+        // A made-up attribute name is told by elimination: one per owner, and only on an
+        // owner no mistake touched.
+        let opaque_ok = !owner_touched(touched, &owner);
         let list = if let Some(e) = student.entities.iter_mut().find(|e| e.name == new_owner) {
             &mut e.attributes
         } else if let Some(r) = student
@@ -189,49 +313,81 @@ fn rename(
         } else {
             continue;
         };
-        rename_attributes(
+        let mut context = AttributeRenames {
             lexicon,
-            list,
-            &owner.to_lowercase(),
-            &[],
+            owner: &owner,
             rng,
             h,
-            &mut renames,
-        );
+            renames: &mut renames,
+            opaque_left: opaque_ok,
+        };
+        context.rename_list(list, &[]);
     }
     renames
 }
 
-fn rename_attributes(
-    lexicon: &Lexicon,
-    list: &mut [Attribute],
-    owner: &str,
-    prefix: &[String],
-    rng: &mut Rng,
-    h: &Harmless,
-    renames: &mut Renames,
-) {
-    let concepts: Vec<String> = list.iter().map(|a| lexicon.concept(&a.name)).collect();
-    for i in 0..list.len() {
-        let mut key = prefix.to_vec();
-        key.push(list[i].name.to_lowercase());
-        if rng.chance(h.rename_attribute)
-            && concepts.iter().filter(|c| **c == concepts[i]).count() == 1
-        {
-            let options: Vec<String> = lexicon
-                .variants_with(&list[i].name, false)
-                .into_iter()
-                .filter(|v| !reserved(v) && !list.iter().any(|a| same_name(&a.name, v)))
-                .collect();
-            if let Some(new) = rng.choose(&options).cloned() {
-                renames
-                    .attributes
-                    .insert((owner.to_string(), key.clone()), new.clone());
-                list[i].name = new;
+/// Renaming the attributes of one owner.
+struct AttributeRenames<'a, 'r> {
+    lexicon: &'a Lexicon,
+    /// The reference owner's name (renames are keyed by it).
+    owner: &'a str,
+    rng: &'r mut Rng,
+    h: &'a Harmless,
+    renames: &'r mut Renames,
+    /// Whether a made-up name may still be given on this owner.
+    opaque_left: bool,
+}
+
+impl AttributeRenames<'_, '_> {
+    fn rename_list(&mut self, list: &mut [Attribute], prefix: &[String]) {
+        let lexicon = self.lexicon;
+        let concepts: Vec<String> = list.iter().map(|a| lexicon.concept(&a.name)).collect();
+        for i in 0..list.len() {
+            let mut key = prefix.to_vec();
+            key.push(list[i].name.to_lowercase());
+            if self.rng.chance(self.h.rename_attribute)
+                && concepts.iter().filter(|c| **c == concepts[i]).count() == 1
+            {
+                let names: Vec<String> = list.iter().map(|a| a.name.clone()).collect();
+                let unique_head = names
+                    .iter()
+                    .filter(|n| head(n) == head(&list[i].name))
+                    .count()
+                    == 1;
+                let allowed = |v: &str| !names.iter().any(|a| same_name(a, v));
+                let opaque_ok = self.opaque_left && prefix.is_empty();
+                if let Some((kind, new)) = new_name(
+                    lexicon,
+                    &list[i].name,
+                    false,
+                    true,
+                    opaque_ok,
+                    unique_head,
+                    &allowed,
+                    self.rng,
+                    self.h,
+                ) {
+                    if kind == RenameKind::Opaque {
+                        self.opaque_left = false;
+                    }
+                    let path = ElementPath::Attribute {
+                        owner: self.owner.to_string(),
+                        names: prefix
+                            .iter()
+                            .cloned()
+                            .chain(std::iter::once(list[i].name.clone()))
+                            .collect(),
+                    };
+                    self.renames
+                        .attributes
+                        .insert((self.owner.to_lowercase(), key.clone()), new.clone());
+                    self.renames.kinds.push((kind, path, new.clone()));
+                    list[i].name = new;
+                }
             }
+            let parts = &mut list[i].parts;
+            self.rename_list(parts, &key);
         }
-        let parts = &mut list[i].parts;
-        rename_attributes(lexicon, parts, owner, &key, rng, h, renames);
     }
 }
 

@@ -38,11 +38,13 @@ mod missing;
 mod sides;
 mod structure;
 mod text;
+pub mod vocabulary;
 
 pub use harmless::Harmless;
 pub use text::{scramble_text, Scramble};
+pub use vocabulary::{RenameKind, Vocabulary};
 
-use crate::finding::{Category, Finding};
+use crate::finding::{Category, Finding, Variation};
 use crate::lexicon::Lexicon;
 use crate::model::{same_name, Attribute, Diagram, KeyKind};
 use crate::path::ElementPath;
@@ -58,6 +60,8 @@ pub struct Mutation {
     pub findings: Vec<Finding>,
     /// Lint codes the mistakes themselves cause (beyond the reference's own diagnostics).
     pub expected_lint: Vec<&'static str>,
+    /// The harmless renames made, by kind.
+    pub variations: Vec<Variation>,
 }
 
 /// An element of the diagram a mistake changed or depends on, as path segments
@@ -163,9 +167,9 @@ impl<'a> Mutator<'a> {
             mut student,
             applied,
             expected_lint,
-            ..
+            touched,
         } = self;
-        let renames = harmless::apply(reference, lexicon, &mut student, rng, harmless);
+        let renames = harmless::apply(reference, lexicon, &mut student, &touched, rng, harmless);
         let findings = applied
             .into_iter()
             .map(|a| {
@@ -174,10 +178,20 @@ impl<'a> Mutator<'a> {
                 finding
             })
             .collect();
+        let variations = renames
+            .kinds
+            .iter()
+            .map(|(kind, element, name)| Variation {
+                kind: *kind,
+                element: element.to_string(),
+                name: name.clone(),
+            })
+            .collect();
         Mutation {
             student,
             findings,
             expected_lint,
+            variations,
         }
     }
 
@@ -434,6 +448,8 @@ struct Renames {
     named: HashMap<String, String>,
     /// (lowercase owner, lowercase attribute path) → new last name.
     attributes: HashMap<(String, Vec<String>), String>,
+    /// Each rename's kind, reference element and new name, in the order made.
+    kinds: Vec<(RenameKind, ElementPath, String)>,
 }
 
 impl Renames {

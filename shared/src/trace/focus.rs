@@ -5,7 +5,7 @@
 //! matching element somewhere in a few hundred tokens — the part a model trained for an hour on
 //! a CPU does not learn (see the README's experiments); and an element's prompt asks it to
 //! point at the one attribute or side that differs, which it learns poorly too. Here the
-//! label-free [`Alignment`](crate::grade::Alignment) does the matching, and each step gets a
+//! label-free [`Matching`](crate::matching::Matching) does the matching, and each step gets a
 //! short prompt of its own:
 //!
 //! ```text
@@ -23,7 +23,7 @@
 //! Student: WORKS_ON: EMPLOYEE partial N
 //! ```
 //!
-//! The student's text is written in the reference's names wherever the alignment matched an
+//! The student's text is written in the reference's names wherever the matching paired an
 //! entity, relationship or attribute (a synonym is then no longer a difference), in the
 //! reference's order and label style; unmatched names stay as the student wrote them. Markers
 //! are words (`total`, `multivalued`, `key`), so a changed marker is a changed token. Besides
@@ -43,8 +43,8 @@ use super::gold::skeleton;
 use super::{escape_special, Claim, Step, StepKind, Trace};
 use crate::compact::relationship_line_of;
 use crate::finding::{Category, Finding};
-use crate::grade::{all_names, match_attributes, name_similarity, Alignment, SAME_NAME};
 use crate::lexicon::Lexicon;
+use crate::matching::{find_attribute, Matching, Placement};
 use crate::model::{
     same_name, Attribute, Cardinality, Diagram, Disjointness, Entity, KeyKind, Link,
     Specialization, UnionType,
@@ -198,35 +198,32 @@ impl FocusStep {
 /// step per side. The element step judges what concerns the whole element (missing, weak,
 /// key, structure, hierarchy); the attribute and side steps what concerns only them.
 pub fn focus_steps(lexicon: &Lexicon, reference: &Diagram, student: &Diagram) -> Vec<FocusStep> {
-    focus_steps_aligned(
-        lexicon,
+    focus_steps_matched(
         reference,
         student,
-        &Alignment::new(lexicon, reference, student),
+        &Matching::new(lexicon, reference, student),
     )
 }
 
-/// [`focus_steps`] with the `alignment` of the two diagrams already made.
-pub(crate) fn focus_steps_aligned(
-    lexicon: &Lexicon,
+/// [`focus_steps`] with the [`Matching`] of the two diagrams already made.
+pub fn focus_steps_matched(
     reference: &Diagram,
     student: &Diagram,
-    alignment: &Alignment,
+    matching: &Matching,
 ) -> Vec<FocusStep> {
-    let translated = translate(lexicon, reference, student, alignment);
+    let translated = translate(reference, student, matching);
     let sources = Sources {
-        lexicon,
         reference,
         original: student,
         student: &translated,
-        alignment,
+        matching,
     };
     let mut steps = Vec::new();
-    for step in skeleton(alignment, reference, student) {
+    for step in skeleton(matching, reference, student) {
         let body = match step.kind {
             StepKind::Entity => sources.entity_prompt(&step.reference),
             StepKind::Relationship => sources.relationship_prompt(&step.reference),
-            _ => hierarchy_prompt(reference, &translated, &step.reference),
+            _ => hierarchy_prompt(reference, &translated, matching, &step.reference),
         };
         let matched = step.student.is_some();
         let element = step.reference.to_string();
@@ -379,35 +376,48 @@ pub fn explanation(category: Category, element: &ElementPath) -> String {
     }
 }
 
-/// `student` with every entity, relationship and attribute the alignment matched renamed to the
-/// reference's name (same indices as `student`).
-fn translate(
-    lexicon: &Lexicon,
-    reference: &Diagram,
-    student: &Diagram,
-    alignment: &Alignment,
-) -> Diagram {
+/// `student` with every entity, relationship, attribute and role the matching paired renamed
+/// to the reference's name (same indices as `student`; matched attributes first, in the
+/// reference's order).
+fn translate(reference: &Diagram, student: &Diagram, matching: &Matching) -> Diagram {
     let mut out = student.clone();
     let mut entity_names: Vec<(String, String)> = Vec::new();
-    for (i, m) in alignment.entities.iter().enumerate() {
+    for (i, m) in matching.entities.iter().enumerate() {
         if let Some(j) = *m {
             let ours = &reference.entities[i];
             entity_names.push((student.entities[j].name.clone(), ours.name.clone()));
             out.entities[j].name = ours.name.clone();
-            rename_attributes(lexicon, &ours.attributes, &mut out.entities[j].attributes);
+            rename_attributes(
+                matching,
+                &student.entities[j].name,
+                &[],
+                &mut out.entities[j].attributes,
+            );
         }
     }
     let mut relationship_names: Vec<(String, String)> = Vec::new();
-    for (i, m) in alignment.relationships.iter().enumerate() {
+    for (i, m) in matching.relationships.iter().enumerate() {
         if let Some(j) = *m {
             let ours = &reference.relationships[i];
             relationship_names.push((student.relationships[j].name.clone(), ours.name.clone()));
             out.relationships[j].name = ours.name.clone();
             rename_attributes(
-                lexicon,
-                &ours.attributes,
+                matching,
+                &student.relationships[j].name,
+                &[],
                 &mut out.relationships[j].attributes,
             );
+        }
+        // A role the student gave takes the reference's name for the side it stands for.
+        for (ours, theirs) in reference
+            .links_of(&reference.relationships[i].name)
+            .zip(&matching.sides[i])
+        {
+            if let Some(k) = theirs {
+                if out.links[*k].role.is_some() && ours.role.is_some() {
+                    out.links[*k].role = ours.role.clone();
+                }
+            }
         }
     }
     let entity = |name: &str| {
@@ -440,21 +450,39 @@ fn translate(
     out
 }
 
-/// Renames each student attribute matched to a reference one (parts too) and puts the matched
-/// ones first, in the reference's order (declaration order is not a mistake).
-fn rename_attributes(lexicon: &Lexicon, ours: &[Attribute], theirs: &mut Vec<Attribute>) {
-    let matches = match_attributes(lexicon, ours, theirs);
-    let mut order: Vec<usize> = Vec::with_capacity(theirs.len());
-    for (k, m) in matches.iter().enumerate() {
-        if let Some(j) = *m {
-            theirs[j].name = ours[k].name.clone();
-            rename_attributes(lexicon, &ours[k].parts, &mut theirs[j].parts);
-            order.push(j);
+/// Renames each attribute of the student's `owner` (below `prefix`) that the matching paired
+/// with a reference attribute at the same place, and puts the paired ones first, in the
+/// reference's order (declaration order is not a mistake).
+fn rename_attributes(
+    matching: &Matching,
+    owner: &str,
+    prefix: &[String],
+    theirs: &mut Vec<Attribute>,
+) {
+    let mut ranked: Vec<(usize, Attribute)> = Vec::with_capacity(theirs.len());
+    for attribute in theirs.drain(..) {
+        let mut path = prefix.to_vec();
+        path.push(attribute.name.clone());
+        let found = matching.attributes.iter().position(|m| {
+            m.placement != Placement::Elsewhere
+                && m.student
+                    .as_ref()
+                    .is_some_and(|s| s.owner == owner && s.names == path)
+        });
+        let mut attribute = attribute;
+        rename_attributes(matching, owner, &path, &mut attribute.parts);
+        match found {
+            Some(k) => {
+                if let Some(name) = matching.attributes[k].names.last() {
+                    attribute.name = name.clone();
+                }
+                ranked.push((k, attribute));
+            }
+            None => ranked.push((usize::MAX, attribute)),
         }
     }
-    let rest: Vec<usize> = (0..theirs.len()).filter(|j| !order.contains(j)).collect();
-    order.extend(rest);
-    *theirs = order.into_iter().map(|j| theirs[j].clone()).collect();
+    ranked.sort_by_key(|(k, _)| *k);
+    *theirs = ranked.into_iter().map(|(_, a)| a).collect();
 }
 
 /// How a relationship's sides are written in a focused prompt: in the label style the
@@ -493,7 +521,7 @@ fn written_sides(
     name: &str,
     notation: Notation,
     reference_order: Option<&[(String, Option<String>)]>,
-) -> Vec<(String, Option<String>, String)> {
+) -> Vec<(String, Option<String>, String, usize)> {
     let constraints = side_constraints(diagram, name);
     let binary = constraints.len() == 2;
     let mut sides: Vec<(usize, &Link, SideConstraint)> = constraints
@@ -552,7 +580,12 @@ fn written_sides(
                     }
                 }
             }
-            (link.entity.clone(), link.role.clone(), side)
+            let index = diagram
+                .links
+                .iter()
+                .position(|l| std::ptr::eq(l, *link))
+                .unwrap_or(usize::MAX);
+            (link.entity.clone(), link.role.clone(), side, index)
         })
         .collect()
 }
@@ -565,7 +598,7 @@ fn side_line(diagram: &Diagram, reference: &Diagram, name: &str) -> String {
     let order = (!order.is_empty()).then_some(&order[..]);
     let written: Vec<String> = written_sides(diagram, name, Notation::of(reference, name), order)
         .into_iter()
-        .map(|(_, _, text)| text)
+        .map(|(_, _, text, _)| text)
         .collect();
     relationship_line_of(diagram, name, &written)
 }
@@ -588,7 +621,7 @@ fn structure_line(
 ) -> String {
     let sides: Vec<String> = written_sides(diagram, name, Notation::Ratio, reference_order)
         .into_iter()
-        .map(|(entity, role, _)| match role {
+        .map(|(entity, role, _, _)| match role {
             Some(role) => format!("{entity}:{role}"),
             None => entity,
         })
@@ -652,13 +685,12 @@ fn push_lines(out: &mut String, label: &str, lines: Vec<String>, budget: &mut us
 }
 
 /// What the prompts are made from: the reference, the student's diagram as written and in the
-/// reference's names, and the alignment between them.
+/// reference's names, and the matching between them.
 struct Sources<'a> {
-    lexicon: &'a Lexicon,
     reference: &'a Diagram,
     original: &'a Diagram,
     student: &'a Diagram,
-    alignment: &'a Alignment,
+    matching: &'a Matching,
 }
 
 impl Sources<'_> {
@@ -666,7 +698,7 @@ impl Sources<'_> {
         let Sources {
             reference,
             student,
-            alignment,
+            matching,
             ..
         } = *self;
         let name = element.to_string();
@@ -674,7 +706,7 @@ impl Sources<'_> {
             return format!("Reference: {name}\nStudent: -\n");
         };
         let ours = &reference.entities[i];
-        let theirs = alignment.entities[i].map(|j| &student.entities[j]);
+        let theirs = matching.entities[i].map(|j| &student.entities[j]);
         let mut out = format!(
             "Reference: {}\nStudent: {}\n",
             entity_summary(ours),
@@ -715,7 +747,7 @@ impl Sources<'_> {
         let Sources {
             reference,
             student,
-            alignment,
+            matching,
             ..
         } = *self;
         let name = element.to_string();
@@ -723,7 +755,7 @@ impl Sources<'_> {
             return format!("Reference: {name}\nStudent: -\n");
         };
         let ours = &reference.relationships[i];
-        let theirs = alignment.relationships[i].map(|j| &student.relationships[j]);
+        let theirs = matching.relationships[i].map(|j| &student.relationships[j]);
         let order = side_order(reference, &ours.name);
         format!(
             "Reference: {}\nStudent: {}\n{}",
@@ -745,11 +777,11 @@ impl Sources<'_> {
             reference,
             original,
             student,
-            alignment,
+            matching,
             ..
         } = *self;
         if let Some(i) = reference.entities.iter().position(|e| e.name == owner) {
-            let theirs = alignment.entities[i].map(|j| {
+            let theirs = matching.entities[i].map(|j| {
                 (
                     student.entities[j].name.as_str(),
                     original.entities[j].name.as_str(),
@@ -762,7 +794,7 @@ impl Sources<'_> {
             .relationships
             .iter()
             .position(|r| r.name == owner)?;
-        let theirs = alignment.relationships[i].map(|j| {
+        let theirs = matching.relationships[i].map(|j| {
             (
                 student.relationships[j].name.as_str(),
                 original.relationships[j].name.as_str(),
@@ -805,11 +837,22 @@ impl Sources<'_> {
         theirs: &[Attribute],
         out: &mut Vec<FocusStep>,
     ) {
-        let matches = match_attributes(self.lexicon, ours, theirs);
-        for (attribute, matched) in ours.iter().zip(matches) {
-            let theirs = matched.map(|j| &theirs[j]);
+        let _ = theirs;
+        for attribute in ours {
+            let mut names = place.names.clone();
+            names.push(attribute.name.clone());
+            let matched = self.matching.attribute(place.owner, &names);
+            // A composite drawn as its parts reads as the composite drawn simple.
+            let flattened =
+                matched.filter(|m| m.placement == Placement::Flattened && m.student.is_none());
+            let simple = flattened.map(|_| Attribute::named(attribute.name.clone()));
+            let found = matched
+                .filter(|m| m.placement != Placement::Elsewhere)
+                .and_then(|m| m.student.as_ref())
+                .and_then(|s| find_attribute(self.original, &s.owner, &s.names));
+            let theirs = found.or(simple.as_ref());
             out.push(self.attribute_step(place, attribute, theirs));
-            if let Some(composite) = theirs.filter(|t| t.is_composite()) {
+            if let Some(composite) = found.filter(|t| t.is_composite()) {
                 let inner = place.inside(attribute, composite);
                 self.attribute_steps(&inner, &attribute.parts, &composite.parts, out);
             }
@@ -836,7 +879,7 @@ impl Sources<'_> {
         );
         if theirs.is_none() && place.names.is_empty() {
             let mut budget = MAX_CONTEXT_LINES;
-            let lines = self.carried_elsewhere(ours, place.own);
+            let lines = self.carried_elsewhere(place.owner, ours);
             push_lines(&mut body, "Student also", lines, &mut budget);
         }
         let mut names = place.names.clone();
@@ -849,59 +892,47 @@ impl Sources<'_> {
         FocusStep::new(StepKind::Attribute, path, student, &body)
     }
 
-    /// `OWNER: attribute` for each student element other than `own` with a top-level
-    /// attribute that stands for `attribute` and not for one of that element's own reference
-    /// attributes (evidence of a misplaced attribute).
-    fn carried_elsewhere(&self, attribute: &Attribute, own: &str) -> Vec<String> {
-        let Sources {
-            lexicon,
-            reference,
-            student,
-            ..
-        } = *self;
-        let accounted = |owner: &str| -> Vec<String> {
-            let mut out = Vec::new();
-            if let Some(e) = reference.entity(owner) {
-                all_names(&e.attributes, &mut out);
-            } else if let Some(r) = reference.relationship(owner) {
-                all_names(&r.attributes, &mut out);
-            }
-            out
+    /// `OWNER: attribute` for the student element other than `own` that the matching found
+    /// carrying the reference attribute `owner.attribute` (evidence of a misplaced attribute),
+    /// the owner in the reference's names.
+    fn carried_elsewhere(&self, owner: &str, attribute: &Attribute) -> Vec<String> {
+        let names = [attribute.name.clone()];
+        let Some(found) = self
+            .matching
+            .attribute(owner, &names)
+            .filter(|m| m.placement == Placement::Elsewhere)
+            .and_then(|m| m.student.as_ref())
+        else {
+            return Vec::new();
         };
-        let owners = student
+        let Some(theirs) = find_attribute(self.original, &found.owner, &found.names) else {
+            return Vec::new();
+        };
+        let written = self
+            .original
             .entities
             .iter()
-            .map(|e| (e.name.as_str(), e.attributes.as_slice()))
-            .chain(
-                student
+            .position(|e| e.name == found.owner)
+            .map(|k| self.student.entities[k].name.as_str())
+            .or_else(|| {
+                self.original
                     .relationships
                     .iter()
-                    .map(|r| (r.name.as_str(), r.attributes.as_slice())),
-            );
-        let mut lines = Vec::new();
-        for (name, attributes) in owners {
-            if name == own {
-                continue;
-            }
-            let used = accounted(name);
-            if let Some(found) = attributes.iter().find(|a| {
-                !used.contains(&a.name)
-                    && name_similarity(lexicon, &attribute.name, &a.name) >= SAME_NAME
-            }) {
-                lines.push(format!(
-                    "{name}: {}",
-                    attribute_text(found, &attribute.name)
-                ));
-            }
-        }
-        lines
+                    .position(|r| r.name == found.owner)
+                    .map(|k| self.student.relationships[k].name.as_str())
+            })
+            .unwrap_or(&found.owner);
+        vec![format!(
+            "{written}: {}",
+            attribute_text(theirs, &attribute.name)
+        )]
     }
 
     /// The steps of the sides of the reference relationship `i` (which the student has): each
     /// side's text in the reference and in the student's diagram, in the reference's label
     /// style.
     fn side_steps(&self, i: usize, out: &mut Vec<FocusStep>) {
-        let Some(j) = self.alignment.relationships[i] else {
+        let Some(j) = self.matching.relationships[i] else {
             return;
         };
         let relationship = &self.reference.relationships[i].name;
@@ -913,21 +944,24 @@ impl Sources<'_> {
             notation,
             Some(&order),
         );
-        for (entity, role, ours) in written_sides(self.reference, relationship, notation, None) {
-            let theirs = sides
-                .iter()
-                .find(|(e, r, _)| *e == entity && *r == role)
-                .or_else(|| sides.iter().find(|(e, _, _)| *e == entity));
+        let written = written_sides(self.reference, relationship, notation, None);
+        for (entity, role, ours, index) in written {
+            // The student's side the matching pairs with this reference link.
+            let k = self
+                .reference
+                .links_of(relationship)
+                .position(|l| std::ptr::eq(l, &self.reference.links[index]));
+            let paired = k.and_then(|k| self.matching.sides[i][k]);
+            let theirs = paired.and_then(|p| sides.iter().find(|side| side.3 == p));
             let body = format!(
                 "Reference: {relationship}: {ours}\nStudent: {relationship}: {}\n",
-                theirs.map_or("-", |(_, _, text)| text.as_str())
+                theirs.map_or("-", |side| side.2.as_str())
             );
-            // The student's side path, in the student's own names (translation keeps indices).
-            let student = theirs.map(|(e, r, _)| {
-                let k = self.student.entities.iter().position(|x| &x.name == e);
-                let written = k.map_or(e.as_str(), |k| self.original.entities[k].name.as_str());
-                let side = format!("{}/{written}", self.original.relationships[j].name);
-                match r {
+            // The student's side path, in the student's own names.
+            let student = paired.map(|p| {
+                let link = &self.original.links[p];
+                let side = format!("{}/{}", link.relationship, link.entity);
+                match &link.role {
                     Some(role) => format!("{side}:{role}"),
                     None => side,
                 }
@@ -966,40 +1000,36 @@ impl Place<'_> {
     }
 }
 
-fn hierarchy_prompt(reference: &Diagram, student: &Diagram, element: &ElementPath) -> String {
-    let overlap = |a: &[String], b: &[String]| {
-        a.iter()
-            .filter(|x| b.iter().any(|y| same_name(x, y)))
-            .count()
-    };
+fn hierarchy_prompt(
+    reference: &Diagram,
+    student: &Diagram,
+    matching: &Matching,
+    element: &ElementPath,
+) -> String {
     let (ours, theirs) = match element {
-        ElementPath::Specialization { superclass, .. } => {
-            let ours = reference
-                .specializations
-                .iter()
-                .find(|s| ElementPath::specialization(&s.superclass, &s.subclasses) == *element);
-            let theirs = ours.and_then(|o| {
-                student
-                    .specializations
-                    .iter()
-                    .filter(|t| same_name(&t.superclass, superclass))
-                    .max_by_key(|t| overlap(&o.subclasses, &t.subclasses))
+        ElementPath::Specialization { .. } => {
+            let k = reference.specializations.iter().position(|s| {
+                ElementPath::specialization(&s.superclass, &s.subclasses) == *element
             });
+            let ours = k.map(|k| &reference.specializations[k]);
+            let theirs = k
+                .and_then(|k| matching.specializations[k])
+                .map(|t| &student.specializations[t]);
             let order = ours.map_or(&[][..], |o| &o.subclasses[..]);
             (
                 ours.map(|o| hierarchy_line(o, order)),
                 theirs.map(|t| hierarchy_line(t, order)),
             )
         }
-        ElementPath::Union { category, .. } => {
-            let ours = reference
+        ElementPath::Union { .. } => {
+            let k = reference
                 .unions
                 .iter()
-                .find(|u| ElementPath::union(&u.category, &u.superclasses) == *element);
-            let theirs = student
-                .unions
-                .iter()
-                .find(|t| same_name(&t.category, category));
+                .position(|u| ElementPath::union(&u.category, &u.superclasses) == *element);
+            let ours = k.map(|k| &reference.unions[k]);
+            let theirs = k
+                .and_then(|k| matching.unions[k])
+                .map(|t| &student.unions[t]);
             let order = ours.map_or(&[][..], |o| &o.superclasses[..]);
             (
                 ours.map(|o| union_hierarchy_line(o, order)),

@@ -1,11 +1,11 @@
 //! The true trace of a labelled record: one step per reference element, the student's match
-//! from the rules grader's [`Alignment`], the labels as claims and findings.
+//! from the one [`Matching`], the labels as claims and findings.
 
 use super::{Claim, Step, StepKind, Trace};
 use crate::finding::Finding;
-use crate::grade::Alignment;
 use crate::lexicon::Lexicon;
-use crate::model::{same_name, Diagram};
+use crate::matching::Matching;
+use crate::model::Diagram;
 use crate::path::{all_paths, ElementPath};
 
 /// The step a reference path belongs to: its kind and the path of its element (an attribute
@@ -51,14 +51,13 @@ pub fn step_paths(reference: &Diagram, element: &ElementPath) -> Vec<ElementPath
 
 /// The steps of `reference` in order (entities, relationships, specializations, unions), each
 /// with the student's matching element under `alignment` and no claims yet.
-pub(crate) fn skeleton(alignment: &Alignment, reference: &Diagram, student: &Diagram) -> Vec<Step> {
-    let student_entity = |name: &str| alignment.student_entity(reference, student, name);
+pub(crate) fn skeleton(matching: &Matching, reference: &Diagram, student: &Diagram) -> Vec<Step> {
     let mut steps = Vec::new();
     for (i, e) in reference.entities.iter().enumerate() {
         steps.push(Step {
             kind: StepKind::Entity,
             reference: ElementPath::Named(e.name.clone()),
-            student: alignment.entities[i].map(|j| student.entities[j].name.clone()),
+            student: matching.entities[i].map(|j| student.entities[j].name.clone()),
             claims: Vec::new(),
         });
     }
@@ -66,25 +65,12 @@ pub(crate) fn skeleton(alignment: &Alignment, reference: &Diagram, student: &Dia
         steps.push(Step {
             kind: StepKind::Relationship,
             reference: ElementPath::Named(r.name.clone()),
-            student: alignment.relationships[i].map(|j| student.relationships[j].name.clone()),
+            student: matching.relationships[i].map(|j| student.relationships[j].name.clone()),
             claims: Vec::new(),
         });
     }
-    for s in &reference.specializations {
-        let matched = student_entity(&s.superclass).and_then(|superclass| {
-            let mapped: Vec<Option<&str>> =
-                s.subclasses.iter().map(|c| student_entity(c)).collect();
-            student
-                .specializations
-                .iter()
-                .filter(|t| same_name(&t.superclass, superclass))
-                .max_by_key(|t| {
-                    t.subclasses
-                        .iter()
-                        .filter(|c| mapped.iter().flatten().any(|m| same_name(m, c)))
-                        .count()
-                })
-        });
+    for (k, s) in reference.specializations.iter().enumerate() {
+        let matched = matching.specializations[k].map(|t| &student.specializations[t]);
         steps.push(Step {
             kind: StepKind::Specialization,
             reference: ElementPath::specialization(&s.superclass, &s.subclasses),
@@ -93,13 +79,8 @@ pub(crate) fn skeleton(alignment: &Alignment, reference: &Diagram, student: &Dia
             claims: Vec::new(),
         });
     }
-    for u in &reference.unions {
-        let matched = student_entity(&u.category).and_then(|category| {
-            student
-                .unions
-                .iter()
-                .find(|t| same_name(&t.category, category))
-        });
+    for (k, u) in reference.unions.iter().enumerate() {
+        let matched = matching.unions[k].map(|t| &student.unions[t]);
         steps.push(Step {
             kind: StepKind::Union,
             reference: ElementPath::union(&u.category, &u.superclasses),
@@ -120,8 +101,8 @@ pub fn gold_trace(
     student: &Diagram,
     labels: &[Finding],
 ) -> Trace {
-    let alignment = Alignment::new(lexicon, reference, student);
-    let mut steps = skeleton(&alignment, reference, student);
+    let matching = Matching::new(lexicon, reference, student);
+    let mut steps = skeleton(&matching, reference, student);
     for label in labels {
         let claim = Claim::of(label);
         match step_of(reference, &label.element) {

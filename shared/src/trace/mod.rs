@@ -34,7 +34,7 @@ mod gold;
 mod prompt;
 
 pub use completion::{parse_completion, ParsedTrace, TraceError};
-pub(crate) use focus::focus_steps_aligned;
+pub use focus::focus_steps_matched;
 pub use focus::{
     completion_text, examples, explanation, findings_block, focus_steps, focus_trace, read_verdict,
     step_header, verdict_text, FocusStep, ATTRIBUTE_HEADER, FOCUS_HEADER, PROMPT_WORDS,

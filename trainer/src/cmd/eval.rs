@@ -79,10 +79,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             requirements: r.record.requirements.as_deref(),
         };
         match grader.grade(submission) {
-            Ok(findings) => scorer.add(&findings, &r.record.findings),
+            Ok(findings) => scorer.add_record(&findings, &r.record.findings, &r.record.variations),
             Err(error) => {
                 eprintln!("{}: grader failed: {error}", r.record.id);
-                scorer.add_failure(&r.record.findings);
+                scorer.add_failed_record(&r.record.findings, &r.record.variations);
             }
         }
         if (n + 1) % 100 == 0 {

@@ -38,9 +38,10 @@ pub fn evaluate_rules(records: &[Record]) -> Result<Report> {
     let mut scorer = Scorer::default();
     for r in records {
         let parsed = Parsed::new(r)?;
-        scorer.add(
+        scorer.add_record(
             &grader.findings(&parsed.reference, &parsed.student),
             &r.findings,
+            &r.variations,
         );
     }
     Ok(scorer.report())
@@ -137,13 +138,13 @@ pub fn evaluate_model(
         dropped += outcome.dropped;
         match outcome.plain {
             Some(findings) => {
-                plain.add(&findings, &record.findings);
-                audited.add(&outcome.audited, &record.findings);
+                plain.add_record(&findings, &record.findings, &record.variations);
+                audited.add_record(&outcome.audited, &record.findings, &record.variations);
             }
             None => {
                 unfinished += 1;
-                plain.add_failure(&record.findings);
-                audited.add_failure(&record.findings);
+                plain.add_failed_record(&record.findings, &record.variations);
+                audited.add_failed_record(&record.findings, &record.variations);
             }
         }
     }
