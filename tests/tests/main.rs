@@ -2,5 +2,6 @@
 //! one per file keeps `cargo test` fast and its `target/` small. Each module is one
 //! former test file; run one with `cargo test -p <crate> --test integration MODULE::`.
 
+mod architecture;
 mod plantuml_render;
 mod roundtrip;

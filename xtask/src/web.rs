@@ -318,8 +318,31 @@ fn native_eerd(root: &Path) -> Result<PathBuf> {
 
 /// `cargo xtask browser-test [--no-build]`: the page and widget in headless Chromium; with the
 /// default model, its grading is compared with the native `eerd grade` on the same GGUF.
+///
+/// `--repeat N` runs the whole suite N times in a row (built once), to show it is stable: the
+/// tests wait on the page's state, never on time.
 pub fn browser_test(root: &Path, args: &[String]) -> Result<()> {
-    run_browser_script(root, "page.test.mjs", &[], args)
+    let mut args = args.to_vec();
+    let mut repeat = 1;
+    if let Some(i) = args.iter().position(|a| a == "--repeat") {
+        let n = args
+            .get(i + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .context("--repeat needs a number of runs (1 or more)")?;
+        repeat = n;
+        args.drain(i..i + 2);
+    }
+    for round in 1..=repeat {
+        if repeat > 1 {
+            println!("xtask: browser tests, run {round} of {repeat}");
+        }
+        run_browser_script(root, "page.test.mjs", &[], &args)?;
+        if !args.iter().any(|a| a == "--no-build") {
+            args.push("--no-build".into());
+        }
+    }
+    Ok(())
 }
 
 /// `cargo xtask screenshots [DIR]`: the page before and after grading, as PNG files in `DIR`

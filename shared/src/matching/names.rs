@@ -193,7 +193,7 @@ pub fn word_similarity(a: &str, b: &str) -> (f64, NameEvidence) {
 }
 
 /// `short` abbreviating `long`: a prefix of at least three letters (`veh`, `dept`), or, for a
-/// short word, the first letter and then letters of `long` in order (`qty`, `amt`, `nbr`).
+/// short word, the first letter and then consonants of `long` in order (`qty`, `amt`, `nbr`).
 fn abbreviation(short: &str, long: &str) -> f64 {
     let (s, l): (Vec<char>, Vec<char>) = (short.chars().collect(), long.chars().collect());
     if s.len() < 2 || l.len() < s.len() + 2 || s.first() != l.first() {
@@ -202,7 +202,12 @@ fn abbreviation(short: &str, long: &str) -> f64 {
     if s.len() >= 3 && l.starts_with(&s) {
         return 0.85;
     }
-    if s.len() >= 3 && s.len() <= 5 && !s.iter().any(|c| c.is_ascii_digit()) {
+    // A consonant skeleton: after the first letter only consonants (`qty`, `nbr`, `mgr`; not
+    // `star` in `stoquamur`).
+    let consonants = s[1..]
+        .iter()
+        .all(|c| c.is_alphabetic() && !"aeiou".contains(*c));
+    if s.len() >= 3 && s.len() <= 5 && consonants {
         let mut rest = l.iter();
         if s.iter().all(|c| rest.any(|x| x == c)) {
             return 0.75;
@@ -339,6 +344,7 @@ mod tests {
             sim("Start_date", "End_date")
         );
         assert!(sim("Birth_date", "Order_date") < SAME_NAME);
+        assert!(sim("Stars", "Stoquamur") < SAME_NAME);
     }
 
     #[test]
