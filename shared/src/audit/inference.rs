@@ -146,6 +146,17 @@ pub fn check_findings(
                     .map(|why| format!("contradicted: {why}"))
             };
             let mut finding = finding.clone();
+            if dropped.is_none() {
+                if let Some(note) =
+                    context
+                        .matching
+                        .uncertainty_note(reference, student, &finding.element)
+                {
+                    if !finding.explanation.contains(&note) {
+                        finding.explanation = format!("{} {note}", finding.explanation.trim_end());
+                    }
+                }
+            }
             if dropped.is_none() && finding.student.is_none() {
                 // The student's element from the matching (for display and highlighting).
                 finding.student = context

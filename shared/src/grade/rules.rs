@@ -101,6 +101,15 @@ impl<'a> Run<'a> {
         {
             return;
         }
+        // A finding about an element matched on weak evidence says so.
+        let explanation =
+            match self
+                .matching
+                .uncertainty_note(self.reference, self.student, &element)
+            {
+                Some(note) => format!("{explanation} {note}"),
+                None => explanation,
+            };
         self.findings.push(Finding {
             category,
             element,

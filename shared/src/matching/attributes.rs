@@ -51,6 +51,19 @@ pub struct AttributeMatch {
     pub student_owner: Option<String>,
 }
 
+/// The student attribute `owner.path` standing for the reference attribute named `ours` by
+/// the name evidence alone.
+fn by_name(names: &NameCache<'_>, ours: &str, owner: &str, path: Vec<String>) -> StudentAttribute {
+    let theirs = path.last().map_or("", String::as_str);
+    let (score, how) = names.score(ours, theirs);
+    StudentAttribute {
+        owner: owner.to_string(),
+        names: path,
+        confidence: score,
+        evidence: vec![Evidence::Name(how)],
+    }
+}
+
 fn same_kind(a: &Attribute, b: &Attribute) -> bool {
     a.key == b.key
         && a.multivalued == b.multivalued
@@ -283,32 +296,21 @@ impl Walk<'_, '_> {
                     let mut part_path = path.clone();
                     part_path.push(p.name.clone());
                     let student = found.map(|j| {
-                        let (score, how) = names.score(&p.name, &theirs[j].name);
-                        StudentAttribute {
-                            owner: their_owner.to_string(),
-                            names: student_path(&[&theirs[j].name]),
-                            confidence: score,
-                            evidence: vec![Evidence::Name(how)],
-                        }
+                        by_name(
+                            names,
+                            &p.name,
+                            their_owner,
+                            student_path(&[&theirs[j].name]),
+                        )
                     });
                     self.push(owner, part_path.clone(), student, Placement::Flattened);
                     self.unmatched(owner, &part_path, &p.parts, true);
                 }
             } else if let Some((j, p)) = grouped[k] {
                 let part = &theirs[j].parts[p];
-                let (score, how) = names.score(&a.name, &part.name);
                 let their_path = student_path(&[&theirs[j].name, &part.name]);
-                self.push(
-                    owner,
-                    path.clone(),
-                    Some(StudentAttribute {
-                        owner: their_owner.to_string(),
-                        names: their_path.clone(),
-                        confidence: score,
-                        evidence: vec![Evidence::Name(how)],
-                    }),
-                    Placement::Grouped,
-                );
+                let student = by_name(names, &a.name, their_owner, their_path.clone());
+                self.push(owner, path.clone(), Some(student), Placement::Grouped);
                 self.list(
                     owner,
                     &path,
@@ -428,14 +430,8 @@ pub(super) fn match_all(
                 }
             }
         }
-        if let Some((score, owner, found)) = best {
-            let how = names.score(&name, &found).1;
-            out[k].student = Some(StudentAttribute {
-                owner,
-                names: vec![found],
-                confidence: score,
-                evidence: vec![Evidence::Name(how)],
-            });
+        if let Some((_, owner, found)) = best {
+            out[k].student = Some(by_name(names, &name, &owner, vec![found]));
             out[k].placement = Placement::Elsewhere;
         }
     }

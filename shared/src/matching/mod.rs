@@ -954,3 +954,35 @@ impl Matching {
         }
     }
 }
+
+impl Matching {
+    /// A note for findings about `path` when the student's element it rests on was matched on
+    /// weak evidence: ``"Your `Shipment` is probably CONSIGNMENT."`` (the entity or
+    /// relationship itself, the owner of an attribute, the relationship of a side). `None` when
+    /// the match is certain or there is none.
+    pub fn uncertainty_note(
+        &self,
+        reference: &Diagram,
+        student: &Diagram,
+        path: &crate::path::ElementPath,
+    ) -> Option<String> {
+        use crate::path::ElementPath;
+        let name = match path {
+            ElementPath::Named(name) => name,
+            ElementPath::Attribute { owner, .. } => owner,
+            ElementPath::Side { relationship, .. } => relationship,
+            ElementPath::Specialization { superclass, .. } => superclass,
+            ElementPath::Union { category, .. } => category,
+        };
+        let m = self.element_match(reference, name)?;
+        if !m.uncertain() {
+            return None;
+        }
+        let theirs = if reference.entities.iter().any(|e| &e.name == name) {
+            &student.entities[m.student].name
+        } else {
+            &student.relationships[m.student].name
+        };
+        Some(format!("Your `{theirs}` is probably {name}."))
+    }
+}

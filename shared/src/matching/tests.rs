@@ -173,3 +173,21 @@ fn a_missing_entity_is_not_matched_to_a_stranger_with_other_neighbours() {
     assert!(entity(&r, &s, &m, "DEPARTMENT").is_none());
     assert_eq!(entity(&r, &s, &m, "PROJECT").unwrap().0, "PROJECT");
 }
+
+#[test]
+fn findings_on_an_uncertain_match_say_probably() {
+    let reference = "@startchen\nentity SHOP {\n Shop_no <<key>>\n}\nentity ITEM {\n Item_no <<key>>\n}\nentity LEDGER {\n Total\n Opened\n}\n@endchen\n";
+    let student = "@startchen\nentity Shops {\n Shop_no <<key>>\n}\nentity ITEM {\n Item_no <<key>>\n}\nentity Grbl {\n Opened\n}\n@endchen\n";
+    let r = parse(reference).unwrap();
+    let s = parse(student).unwrap();
+    let findings = crate::grade::RulesGrader::default().findings(&r, &s);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].element.to_string(), "LEDGER.Total");
+    assert!(
+        findings[0]
+            .explanation
+            .ends_with("Your `Grbl` is probably LEDGER."),
+        "{}",
+        findings[0].explanation
+    );
+}
