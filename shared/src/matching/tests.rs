@@ -191,3 +191,102 @@ fn findings_on_an_uncertain_match_say_probably() {
         findings[0].explanation
     );
 }
+
+/// Every caller gets its pairs from the one matching: the focused steps, the gold trace, the
+/// rules grader's findings and the inference audit's student paths name the same student
+/// element for each reference element, on a diagram renamed outside the lexicon.
+#[test]
+fn every_caller_gets_the_same_pairs() {
+    let reference = parse(
+        "@startchen
+entity EMPLOYEE {\n Ssn <<key>>\n Salary\n Height_cm\n}
+entity PROJECT {\n Pnumber <<key>>\n Location\n}
+entity LEDGER {\n}
+relationship WORKS_ON {\n Hours\n}
+WORKS_ON =N= EMPLOYEE
+WORKS_ON =M= PROJECT
+relationship KEEPS {\n}
+KEEPS -1- PROJECT
+KEEPS -N- LEDGER
+@endchen
+",
+    )
+    .unwrap();
+    // Renamed: EMPLOYEE by the semantic table, PROJECT's key by initials, LEDGER opaquely
+    // (neighbours), WORKS_ON opaquely (participants); Salary is missing, Height lost its unit.
+    let student = parse(
+        "@startchen
+entity Worker {\n Ssn <<key>>\n Height\n}
+entity PROJECT {\n PN <<key>>\n Location\n}
+entity Qwix {\n}
+relationship Blub {\n Hours\n}
+Blub =N= Worker
+Blub =M= PROJECT
+relationship KEEPS {\n}
+KEEPS -1- PROJECT
+KEEPS -N- Qwix
+@endchen
+",
+    )
+    .unwrap();
+    let lexicon = Lexicon::builtin();
+    let m = Matching::new(&lexicon, &reference, &student);
+    let pairs: Vec<(String, Option<String>)> = reference
+        .entities
+        .iter()
+        .map(|e| e.name.clone())
+        .chain(reference.relationships.iter().map(|r| r.name.clone()))
+        .map(|name| {
+            let theirs = m
+                .student_path(
+                    &reference,
+                    &student,
+                    &crate::path::ElementPath::Named(name.clone()),
+                )
+                .map(|p| p.to_string());
+            (name, theirs)
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("EMPLOYEE".to_string(), Some("Worker".to_string())),
+            ("PROJECT".to_string(), Some("PROJECT".to_string())),
+            ("LEDGER".to_string(), Some("Qwix".to_string())),
+            ("WORKS_ON".to_string(), Some("Blub".to_string())),
+            ("KEEPS".to_string(), Some("KEEPS".to_string())),
+        ]
+    );
+    // The focused steps.
+    let steps = crate::trace::focus_steps(&lexicon, &reference, &student);
+    for (name, theirs) in &pairs {
+        let step = steps
+            .iter()
+            .find(|s| s.reference.to_string() == *name)
+            .unwrap();
+        assert_eq!(&step.student, theirs, "focus step {name}");
+    }
+    // The gold trace.
+    let rules = crate::grade::RulesGrader::default().findings(&reference, &student);
+    let gold = crate::trace::gold_trace(&lexicon, &reference, &student, &rules);
+    for (name, theirs) in &pairs {
+        let step = gold
+            .steps
+            .iter()
+            .find(|s| s.reference.to_string() == *name)
+            .unwrap();
+        assert_eq!(&step.student, theirs, "gold step {name}");
+    }
+    // The rules grader: only the missing Salary.
+    let found: Vec<String> = rules
+        .iter()
+        .map(|f| format!("{} {}", f.category, f.element))
+        .collect();
+    assert_eq!(found, vec!["missing_attribute EMPLOYEE.Salary"]);
+    // The inference audit fills the student path from the same matching.
+    let mut model_finding = rules[0].clone();
+    model_finding.student = None;
+    let checked = crate::audit::check_findings(&lexicon, &reference, &student, &[model_finding]);
+    assert_eq!(checked[0].dropped, None);
+    assert_eq!(checked[0].finding.student.as_deref(), Some("Worker"));
+}
