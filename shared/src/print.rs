@@ -40,7 +40,7 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
             out.push_str(" <<weak>>");
         }
         out.push_str(" {\n");
-        write_attributes(&mut out, &entity.attributes, 1);
+        write_attributes(&mut out, &entity.attributes, 1, entity.weak);
         out.push_str("}\n");
     }
     let mut printed = vec![false; diagram.links.len()];
@@ -55,7 +55,7 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
             out.push_str(" <<identifying>>");
         }
         out.push_str(" {\n");
-        write_attributes(&mut out, &relationship.attributes, 1);
+        write_attributes(&mut out, &relationship.attributes, 1, false);
         out.push_str("}\n");
         for (i, link) in diagram.links.iter().enumerate() {
             if !printed[i] && link.relationship == relationship.name {
@@ -111,7 +111,10 @@ fn write_declared_name(out: &mut String, display: Option<&str>, name: &str) {
     out.push_str(name);
 }
 
-fn write_attributes(out: &mut String, attributes: &[Attribute], depth: usize) {
+/// Writes `attributes` at `depth`. Inside a weak entity (`weak`) a partial key is written
+/// `<<key>>`: PlantUML underlines that one and draws `<<partial>>` plain (`eerd-format.md`), and
+/// the parser reads `<<key>>` there as the partial key.
+fn write_attributes(out: &mut String, attributes: &[Attribute], depth: usize, weak: bool) {
     for attribute in attributes {
         out.push_str(&"  ".repeat(depth));
         write_declared_name(out, attribute.display.as_deref(), &attribute.name);
@@ -121,6 +124,7 @@ fn write_attributes(out: &mut String, attributes: &[Attribute], depth: usize) {
         match attribute.key {
             KeyKind::None => {}
             KeyKind::Key => out.push_str(" <<key>>"),
+            KeyKind::Partial if weak => out.push_str(" <<key>>"),
             KeyKind::Partial => out.push_str(" <<partial>>"),
         }
         if attribute.multivalued {
@@ -131,7 +135,7 @@ fn write_attributes(out: &mut String, attributes: &[Attribute], depth: usize) {
         }
         if attribute.is_composite() {
             out.push_str(" {\n");
-            write_attributes(out, &attribute.parts, depth + 1);
+            write_attributes(out, &attribute.parts, depth + 1, weak);
             out.push_str(&"  ".repeat(depth));
             out.push_str("}\n");
         } else {

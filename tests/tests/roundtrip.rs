@@ -100,3 +100,18 @@ fn generator_covers_every_construct() {
         );
     }
 }
+
+/// A weak entity's partial key prints as `<<key>>` (the one PlantUML underlines) and reads back
+/// as the partial key; a partial key elsewhere keeps `<<partial>>` so that it reads back.
+#[test]
+fn partial_keys_print_as_plantuml_draws_them() {
+    let text = "@startchen\nentity O {\n  Id <<key>>\n}\nentity W <<weak>> {\n  Name <<partial>>\n}\nentity S {\n  Code <<partial>>\n}\n@endchen\n";
+    let d = eerd::parse(text).unwrap();
+    let printed = print(&d);
+    assert!(
+        printed.contains("entity W <<weak>> {\n  Name <<key>>\n}"),
+        "{printed}"
+    );
+    assert!(printed.contains("  Code <<partial>>\n"), "{printed}");
+    assert_eq!(eerd::parse(&printed).unwrap(), d);
+}
