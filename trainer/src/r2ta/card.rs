@@ -49,7 +49,7 @@ pub fn publish(run: &Path, model: &str, out: &Path, command: &str) -> Result<Val
         .map(|s| s.values().filter_map(Value::as_f64).sum())
         .unwrap_or(0.0);
     // The row the page reproduces (the model with the inference-time audit), and whether it
-    // meets the targets (test micro-F1 ≥ 0.95 with false alarms ≤ 2 %, unseen ≥ 0.85).
+    // meets the targets (test micro-F1 ≥ 0.95, unseen ≥ 0.90, false alarms ≤ 2 % on both).
     let shipped = table["rows"]
         .as_array()
         .and_then(|rows| {
@@ -60,8 +60,11 @@ pub fn publish(run: &Path, model: &str, out: &Path, command: &str) -> Result<Val
         .cloned()
         .unwrap_or(Value::Null);
     let f1 = |split: &str| shipped[split]["micro"]["f1"].as_f64().unwrap_or(0.0);
-    let false_alarms = shipped["test"]["false_alarm_rate"].as_f64().unwrap_or(1.0);
-    let meets_targets = f1("test") >= 0.95 && false_alarms <= 0.02 && f1("unseen") >= 0.85;
+    let false_alarms = |split: &str| shipped[split]["false_alarm_rate"].as_f64().unwrap_or(1.0);
+    let meets_targets = f1("test") >= 0.95
+        && f1("unseen") >= 0.90
+        && false_alarms("test") <= 0.02
+        && false_alarms("unseen") <= 0.02;
     let card = json!({
         "name": format!("eerd-{}-{}", config.model.preset, model),
         "meets_targets": meets_targets,
@@ -107,7 +110,7 @@ fn markdown(card: &Value) -> String {
          repository's synthetic data set by the R2tA pipeline, exported as GGUF {} ({} bytes). \
          It judges one thing at a time — each reference element, each of its attributes, \
          each side of a relationship: a short prompt holds the reference's text, the \
-         student's matching text (found by the label-free aligner and written in the \
+         student's matching text (found by the one label-free matching of names and structure and written in the \
          reference's names, order and label style) and the evidence elsewhere, and the model \
          answers `ok` or the mistakes; the verdicts make the numbered reasoning steps and the \
          findings (`eerd::trace::focus`).\n",
@@ -127,7 +130,7 @@ fn markdown(card: &Value) -> String {
             out,
             "**Meets the F1 and false-alarm targets with the inference-time audit**: micro-F1 \
              {test:.3} on `test.jsonl` and {unseen:.3} on `unseen.jsonl` (targets: 0.95 and \
-             0.85). The rules baseline is still better on this synthetic data, and the rows \
+             0.90, false alarms ≤ 2 % on both). The rules baseline is still better on this synthetic data, and the rows \
              without the audit show what the model does alone. Its findings are hints to check \
              against the diagram, not a grade.\n"
         );
@@ -136,7 +139,7 @@ fn markdown(card: &Value) -> String {
             out,
             "**Below the quality targets.** With the inference-time audit it reaches micro-F1 \
              {test:.3} on `test.jsonl` and {unseen:.3} on `unseen.jsonl` (targets: 0.95 and \
-             0.85, and false alarms ≤ 2 % on test). Its findings are hints to check against the \
+             0.90, and false alarms ≤ 2 % on both). Its findings are hints to check against the \
              diagram, not a grade.\n"
         );
     }
@@ -189,8 +192,9 @@ fn markdown(card: &Value) -> String {
          inference-time audit. False alarms: share of clean records with any finding; \
          hallucinations: share of findings matching no label; failed: answers without a \
          findings block.\n\n## Limits\n\nTrained only on synthetic variants of this \
-         repository's 28 assignments; names outside the lexicon, modelling choices the mutation \
-         engine does not make, and diagrams longer than the context are out of distribution. \
+         repository's 28 assignments, renamed with the lexicon and with the generator's own \
+         open vocabulary (held out for `unseen.jsonl`); modelling choices the mutation engine \
+         does not make and diagrams longer than the context are out of distribution. \
          Findings are advice for a student, not a grade."
     );
     out
