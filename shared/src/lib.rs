@@ -6,6 +6,7 @@
 //! - [`lint()`]: well-formedness diagnostics on a parsed diagram;
 //! - [`path`]: element paths (`WORKS_FOR/DEPARTMENT`) and resolving them;
 //! - [`compact()`]: the few-token form of a diagram for a model's prompt;
+//! - [`explain`]: explanations of findings from the parsed diagrams and the matching;
 //! - [`finding`]: mistake categories, findings and the data-set record;
 //! - [`semantic`]: how related two English words are, from a table compiled out of WordNet 3.1;
 //! - [`semantics`]: one meaning for ratio and `(min,max)` labels;
@@ -19,6 +20,7 @@
 
 pub mod audit;
 pub mod compact;
+pub mod explain;
 pub mod finding;
 pub mod grade;
 pub mod lexicon;

@@ -7,8 +7,10 @@
 //! attribute whose kind agrees, or any claim about an element, attribute or side whose focused
 //! step reads alike ([`FocusStep::reads_alike`]: the student's text, in the reference's names,
 //! order and label style, says exactly what the reference's says). Other claims are kept:
-//! judging them is the model's job. The audit only drops findings; it never adds one.
+//! judging them is the model's job. The audit only drops findings; it never adds one. Each kept
+//! finding gets the student's path from the matching and an explanation from [`explain`].
 
+use crate::explain::explain;
 use crate::finding::{Category, Finding};
 use crate::lexicon::Lexicon;
 use crate::matching::{find_attribute, Matching, Placement};
@@ -147,15 +149,15 @@ pub fn check_findings(
             };
             let mut finding = finding.clone();
             if dropped.is_none() {
-                if let Some(note) =
-                    context
-                        .matching
-                        .uncertainty_note(reference, student, &finding.element)
-                {
-                    if !finding.explanation.contains(&note) {
-                        finding.explanation = format!("{} {note}", finding.explanation.trim_end());
-                    }
-                }
+                // The model's explanation is replaced by one made of facts from the diagrams
+                // and the matching (`explain`): what is required and what the student has.
+                finding.explanation = explain(
+                    reference,
+                    student,
+                    &context.matching,
+                    finding.category,
+                    &finding.element,
+                );
             }
             if dropped.is_none() && finding.student.is_none() {
                 // The student's element from the matching (for display and highlighting).

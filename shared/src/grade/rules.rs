@@ -12,6 +12,7 @@
 //! side's maximum), a `(min,max)` label by its own maximum.
 
 use super::{GradeError, Grader, Submission};
+use crate::explain::explain;
 use crate::finding::{Category, Finding};
 use crate::lexicon::Lexicon;
 use crate::matching::{find_attribute, Matching, Placement};
@@ -87,13 +88,9 @@ fn lower(s: &str) -> String {
 }
 
 impl<'a> Run<'a> {
-    fn push(
-        &mut self,
-        category: Category,
-        element: ElementPath,
-        student: Option<String>,
-        explanation: String,
-    ) {
+    /// Adds a finding (once per category and element), explained by [`explain`] from the
+    /// diagrams and the matching.
+    fn push(&mut self, category: Category, element: ElementPath, student: Option<String>) {
         if self
             .findings
             .iter()
@@ -101,15 +98,13 @@ impl<'a> Run<'a> {
         {
             return;
         }
-        // A finding about an element matched on weak evidence says so.
-        let explanation =
-            match self
-                .matching
-                .uncertainty_note(self.reference, self.student, &element)
-            {
-                Some(note) => format!("{explanation} {note}"),
-                None => explanation,
-            };
+        let explanation = explain(
+            self.reference,
+            self.student,
+            &self.matching,
+            category,
+            &element,
+        );
         self.findings.push(Finding {
             category,
             element,
@@ -138,25 +133,13 @@ impl<'a> Run<'a> {
                     Category::MissingEntity,
                     ElementPath::Named(entity.name.clone()),
                     None,
-                    format!(
-                        "The diagram has no entity type for {}, which the requirements call for.",
-                        entity.name
-                    ),
                 );
                 continue;
             };
             let theirs = &self.student.entities[j];
             if entity.weak != theirs.weak {
-                let explanation = if entity.weak {
-                    format!("{} cannot be identified on its own: make it a weak entity with an identifying relationship and a partial key.", entity.name)
-                } else {
-                    format!(
-                        "{} has a key of its own, so it should be a strong entity, not a weak one.",
-                        entity.name
-                    )
-                };
                 self.weak_flips.insert(lower(&entity.name));
-                self.weak_finding(&entity.name, Some(theirs.name.clone()), explanation);
+                self.weak_finding(&entity.name, Some(theirs.name.clone()));
                 continue;
             }
             if entity.weak {
@@ -164,14 +147,7 @@ impl<'a> Run<'a> {
                     .matching
                     .keys_agree(self.reference, self.student, i, KeyKind::Partial)
                 {
-                    self.weak_finding(
-                        &entity.name,
-                        Some(theirs.name.clone()),
-                        format!(
-                            "The partial key of weak entity {} is marked wrongly.",
-                            entity.name
-                        ),
-                    );
+                    self.weak_finding(&entity.name, Some(theirs.name.clone()));
                 }
                 continue;
             }
@@ -179,19 +155,10 @@ impl<'a> Run<'a> {
                 .matching
                 .keys_agree(self.reference, self.student, i, KeyKind::Key);
             if !agree && !self.in_specialization_as_subclass(&entity.name) {
-                let explanation = if !theirs.attributes.iter().any(|a| a.key == KeyKind::Key) {
-                    format!(
-                        "{} has no key: mark the attribute that identifies each {} with <<key>>.",
-                        entity.name, entity.name
-                    )
-                } else {
-                    format!("The key of {} is wrong: mark the attribute(s) that identify each {} as key, and only those.", entity.name, entity.name)
-                };
                 self.push(
                     Category::WrongKey,
                     ElementPath::Named(entity.name.clone()),
                     Some(theirs.name.clone()),
-                    explanation,
                 );
             }
         }
@@ -205,13 +172,12 @@ impl<'a> Run<'a> {
             || self.reference.unions.iter().any(|u| u.category == name)
     }
 
-    fn weak_finding(&mut self, entity: &str, student: Option<String>, explanation: String) {
+    fn weak_finding(&mut self, entity: &str, student: Option<String>) {
         if self.weak_findings.insert(lower(entity)) {
             self.push(
                 Category::WeakEntity,
                 ElementPath::Named(entity.to_string()),
                 student,
-                explanation,
             );
         }
     }
@@ -226,16 +192,10 @@ impl<'a> Run<'a> {
                     .filter(|l| !self.entity_missing(&l.entity))
                     .count();
                 if present >= 2 || (!touches_missing && !ours.is_empty()) {
-                    let names: Vec<&str> = ours.iter().map(|l| l.entity.as_str()).collect();
                     self.push(
                         Category::MissingRelationship,
                         ElementPath::Named(relationship.name.clone()),
                         None,
-                        format!(
-                            "The relationship {} between {} is missing.",
-                            relationship.name,
-                            names.join(" and ")
-                        ),
                     );
                 }
                 continue;
@@ -247,14 +207,7 @@ impl<'a> Run<'a> {
                     .find(|l| self.reference.entity(&l.entity).is_some_and(|e| e.weak))
                 {
                     let name = weak.entity.clone();
-                    self.weak_finding(
-                        &name,
-                        self.student_entity(&name).map(str::to_string),
-                        format!(
-                            "{} should be the identifying relationship of weak entity {name}.",
-                            relationship.name
-                        ),
-                    );
+                    self.weak_finding(&name, self.student_entity(&name).map(str::to_string));
                 } else if !relationship.identifying {
                     let weak_side = self
                         .student
@@ -272,14 +225,7 @@ impl<'a> Run<'a> {
                                 self.matching.entities.iter().position(|m| *m == Some(k))
                             {
                                 let name = self.reference.entities[r].name.clone();
-                                self.weak_finding(
-                                    &name,
-                                    Some(student_weak.clone()),
-                                    format!(
-                                        "{} is not an identifying relationship.",
-                                        relationship.name
-                                    ),
-                                );
+                                self.weak_finding(&name, Some(student_weak.clone()));
                             }
                         }
                     }
@@ -292,7 +238,6 @@ impl<'a> Run<'a> {
                         Category::RelationshipStructure,
                         ElementPath::Named(relationship.name.clone()),
                         Some(theirs_rel.name.clone()),
-                        structure_explanation(&relationship.name, &ours),
                     );
                 }
                 continue;
@@ -303,10 +248,6 @@ impl<'a> Run<'a> {
                     Category::RelationshipStructure,
                     ElementPath::Named(relationship.name.clone()),
                     Some(theirs_rel.name.clone()),
-                    format!(
-                        "{} relates {} to itself: give each side its role.",
-                        relationship.name, ours[0].entity
-                    ),
                 );
             }
             self.compare_sides(&relationship.name, &pairs);
@@ -338,7 +279,6 @@ impl<'a> Run<'a> {
                 continue;
             };
             let path = ElementPath::side(our_link);
-            let side_name = format!("the {} side of {}", our_link.entity, relationship);
             // Cardinality, in the reference's own label style.
             let wrong_cardinality = match our_link.cardinality {
                 Some(Cardinality::MinMax { .. }) => our.max != their.max && their.max.is_some(),
@@ -355,7 +295,6 @@ impl<'a> Run<'a> {
                     Category::WrongCardinality,
                     path.clone(),
                     Some(format!("{}/{}", their_link.relationship, their_link.entity)),
-                    cardinality_explanation(our_link, &side_name),
                 );
             }
             let identifying = self
@@ -367,22 +306,10 @@ impl<'a> Run<'a> {
                 || (our.min != their.min && explicit_min(our_link) && explicit_min(their_link)))
                 && !weak_side
             {
-                let explanation = if our.total() {
-                    format!(
-                        "Every {} must take part in {}: make {side_name} total.",
-                        our_link.entity, relationship
-                    )
-                } else {
-                    format!(
-                        "Not every {} takes part in {}: make {side_name} partial.",
-                        our_link.entity, relationship
-                    )
-                };
                 self.push(
                     Category::WrongParticipation,
                     path,
                     Some(format!("{}/{}", their_link.relationship, their_link.entity)),
-                    explanation,
                 );
             }
         }
@@ -413,57 +340,25 @@ impl<'a> Run<'a> {
                 }
                 (Some(s), Placement::Elsewhere) => {
                     let elsewhere = format!("{}.{}", s.owner, s.names.join("."));
-                    self.push(
-                        Category::MisplacedAttribute,
-                        path,
-                        Some(elsewhere),
-                        format!(
-                            "{} describes {}, not {}: move it there.",
-                            attribute.name, our_owner, s.owner
-                        ),
-                    );
+                    self.push(Category::MisplacedAttribute, path, Some(elsewhere));
                 }
                 // Simple attributes grouped into a composite the reference does not have.
                 (Some(_), _) => {}
                 (None, Placement::Flattened) => {
-                    let parts: Vec<&str> =
-                        attribute.parts.iter().map(|p| p.name.as_str()).collect();
-                    self.push(
-                        Category::AttributeKind,
-                        path,
-                        None,
-                        format!(
-                            "{our_owner}.{} should be composite: group {} into it.",
-                            attribute.name,
-                            parts.join(", ")
-                        ),
-                    );
+                    self.push(Category::AttributeKind, path, None);
                 }
                 (None, _) if attribute.key == KeyKind::None => {
-                    self.push(
-                        Category::MissingAttribute,
-                        path,
-                        None,
-                        format!("{} lacks the attribute {}.", our_owner, attribute.name),
-                    );
+                    self.push(Category::MissingAttribute, path, None);
                 }
                 (None, _) if !self.reference.entity(&our_owner).is_some_and(|e| e.weak) => {
                     self.push(
                         Category::WrongKey,
                         ElementPath::Named(our_owner.clone()),
                         None,
-                        format!("{} lacks its key attribute {}.", our_owner, attribute.name),
                     );
                 }
                 (None, _) => {
-                    self.weak_finding(
-                        &our_owner,
-                        None,
-                        format!(
-                            "Weak entity {our_owner} lacks its partial key {}.",
-                            attribute.name
-                        ),
-                    );
+                    self.weak_finding(&our_owner, None);
                 }
             }
         }
@@ -480,36 +375,11 @@ impl<'a> Run<'a> {
             owner: owner.to_string(),
             names: names.clone(),
         };
-        let display = format!("{}.{}", owner, names.join("."));
-        let mut kind = Vec::new();
-        if ours.multivalued != theirs.multivalued {
-            kind.push(if ours.multivalued {
-                "multivalued"
-            } else {
-                "single-valued"
-            });
-        }
-        if ours.derived != theirs.derived {
-            kind.push(if ours.derived {
-                "derived"
-            } else {
-                "stored (not derived)"
-            });
-        }
-        if ours.is_composite() != theirs.is_composite() {
-            kind.push(if ours.is_composite() {
-                "composite"
-            } else {
-                "simple (not composite)"
-            });
-        }
-        if !kind.is_empty() {
-            self.push(
-                Category::AttributeKind,
-                path,
-                Some(theirs.name.clone()),
-                format!("{} should be {}.", display, kind.join(" and ")),
-            );
+        let kind_differs = ours.multivalued != theirs.multivalued
+            || ours.derived != theirs.derived
+            || ours.is_composite() != theirs.is_composite();
+        if kind_differs {
+            self.push(Category::AttributeKind, path, Some(theirs.name.clone()));
             return;
         }
         if ours.is_composite() {
@@ -530,7 +400,6 @@ impl<'a> Run<'a> {
                             names: sub,
                         },
                         None,
-                        format!("{display} lacks its part {}.", part.name),
                     ),
                 }
             }
@@ -561,54 +430,23 @@ impl<'a> Run<'a> {
                 continue;
             }
             let best = self.matching.specializations[k].map(|t| &self.student.specializations[t]);
-            let explanation = match best {
-                None => Some(format!(
-                    "{} should be specialized into {}.",
-                    spec.superclass,
-                    spec.subclasses.join(", ")
-                )),
+            let wrong = match best {
+                None => true,
                 Some(theirs) => {
                     let mut their_subs: Vec<String> =
                         theirs.subclasses.iter().map(|c| lower(c)).collect();
                     their_subs.sort();
-                    let mut problems = Vec::new();
                     let single = spec.subclasses.len() == 1 && theirs.subclasses.len() == 1;
-                    if !single && spec.disjointness != theirs.disjointness {
-                        problems.push(match spec.disjointness {
-                            Some(crate::model::Disjointness::Disjoint) => "disjoint (d)",
-                            Some(crate::model::Disjointness::Overlapping) => "overlapping (o)",
-                            None => "a single subclass",
-                        });
-                    }
-                    if spec.total != theirs.total {
-                        problems.push(if spec.total {
-                            "total (=>=)"
-                        } else {
-                            "partial (->-)"
-                        });
-                    }
                     let extra = their_subs.iter().filter(|c| !subs.contains(c)).count();
                     let lacking = subs.iter().filter(|c| !their_subs.contains(c)).count();
-                    if lacking > 0 || (extra > 0 && missing == 0) {
-                        problems.push("made of the right subclasses");
-                    }
-                    (!problems.is_empty()).then(|| {
-                        format!(
-                            "The specialization of {} into {} should be {}.",
-                            spec.superclass,
-                            spec.subclasses.join(", "),
-                            problems.join(", ")
-                        )
-                    })
+                    (!single && spec.disjointness != theirs.disjointness)
+                        || spec.total != theirs.total
+                        || lacking > 0
+                        || (extra > 0 && missing == 0)
                 }
             };
-            if let Some(explanation) = explanation {
-                self.push(
-                    Category::Specialization,
-                    path,
-                    Some(superclass.to_string()),
-                    explanation,
-                );
+            if wrong {
+                self.push(Category::Specialization, path, Some(superclass.to_string()));
             }
         }
     }
@@ -621,46 +459,19 @@ impl<'a> Run<'a> {
             };
             let (supers, missing) = self.mapped(&union.superclasses);
             let theirs = self.matching.unions[k].map(|t| &self.student.unions[t]);
-            let explanation = match theirs {
-                None => Some(format!(
-                    "{} should be a union type (category) of {}.",
-                    union.category,
-                    union.superclasses.join(", ")
-                )),
+            let wrong = match theirs {
+                None => true,
                 Some(theirs) => {
                     let mut their_supers: Vec<String> =
                         theirs.superclasses.iter().map(|c| lower(c)).collect();
                     their_supers.sort();
                     let extra = their_supers.iter().filter(|c| !supers.contains(c)).count();
                     let lacking = supers.iter().filter(|c| !their_supers.contains(c)).count();
-                    if union.total != theirs.total {
-                        Some(format!(
-                            "The union type {} should be {}.",
-                            union.category,
-                            if union.total {
-                                "total (=>=)"
-                            } else {
-                                "partial (->-)"
-                            }
-                        ))
-                    } else if lacking > 0 || (extra > 0 && missing == 0) {
-                        Some(format!(
-                            "The union type {} should unite exactly {}.",
-                            union.category,
-                            union.superclasses.join(", ")
-                        ))
-                    } else {
-                        None
-                    }
+                    union.total != theirs.total || lacking > 0 || (extra > 0 && missing == 0)
                 }
             };
-            if let Some(explanation) = explanation {
-                self.push(
-                    Category::Specialization,
-                    path,
-                    Some(category.to_string()),
-                    explanation,
-                );
+            if wrong {
+                self.push(Category::Specialization, path, Some(category.to_string()));
             }
         }
     }
@@ -679,37 +490,4 @@ fn explicit_min(link: &Link) -> bool {
 fn has_repeated_entity(links: &[&Link]) -> bool {
     let mut seen = HashSet::new();
     links.iter().any(|l| !seen.insert(lower(&l.entity)))
-}
-
-fn structure_explanation(relationship: &str, ours: &[&Link]) -> String {
-    let names: Vec<&str> = ours.iter().map(|l| l.entity.as_str()).collect();
-    let degree = match names.len() {
-        2 => "binary".to_string(),
-        3 => "ternary".to_string(),
-        n => format!("of degree {n}"),
-    };
-    format!(
-        "{relationship} should be {degree}, joining {}.",
-        names.join(", ")
-    )
-}
-
-fn cardinality_explanation(link: &Link, side: &str) -> String {
-    match link.cardinality {
-        Some(Cardinality::MinMax { min, max }) => {
-            let max = max.map_or("N".to_string(), |m| m.to_string());
-            format!(
-                "Each {} takes part in at most {max} {}: {side} should be ({min},{max}).",
-                link.entity, link.relationship
-            )
-        }
-        _ => {
-            let ratio = match link.cardinality {
-                Some(Cardinality::One) => "1",
-                Some(Cardinality::Many(crate::model::ManyLabel::M)) => "M",
-                _ => "N",
-            };
-            format!("The cardinality ratio on {side} should be {ratio}.")
-        }
-    }
 }
