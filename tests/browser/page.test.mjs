@@ -147,6 +147,10 @@ test('the page loads the model with a byte progress bar and caches it', async ()
   assert.equal(await page.locator('#assignment').inputValue(), 'company');
   const requirements = await page.locator('#requirements').textContent();
   assert.ok(requirements.length > 100, 'requirements shown');
+  // Rendered as formatted text, not raw Markdown: a heading and a numbered list.
+  assert.equal(await page.locator('#requirements h2').first().textContent(), 'Company');
+  assert.ok(await page.locator('#requirements ol > li').count() >= 5, 'numbered requirements as a list');
+  assert.ok(!requirements.includes('# Company'), 'no Markdown markers shown');
   // Second visit: from the Cache API, no download.
   const before = requests.filter((u) => u.endsWith('/model.gguf')).length;
   await page.reload();
@@ -303,6 +307,29 @@ test('Stop cancels a grading, by flag and by ending the worker, and grading work
   const again = await page.evaluate(() => document.querySelector('eerd-grader').grade());
   assert.ok(again && again.generatedTokens >= 1, 'a fresh worker grades after a hard stop');
   assert.equal(await grader.locator('button.stop').isDisabled(), true);
+});
+
+test('Markdown is rendered from text nodes only: HTML in requirements runs nothing', async () => {
+  await ensurePage();
+  const rendered = await page.evaluate(async () => {
+    const core = await import('/core.js');
+    const box = document.createElement('div');
+    core.renderMarkdown(box, '# T <img src=x onerror=window.__md=1>\n\n1. a **b** `c` <script>window.__md=2</script>\n2. _d_\n\n- e\n\ntext <b>f</b>\n\nWORKS_ON and DEPENDENTS_OF keep Order_date');
+    return { html: box.innerHTML, text: box.textContent, imgs: box.querySelectorAll('img, script, b').length };
+  });
+  assert.equal(rendered.imgs, 0, 'no element from the text');
+  assert.match(rendered.html, /^<h2 class="md-heading">T &lt;img/);
+  assert.match(rendered.html, /<ol start="1"><li data-n="1">a <strong>b<\/strong> <code>c<\/code> &lt;script&gt;/);
+  assert.match(rendered.html, /<li data-n="2"><em>d<\/em><\/li><\/ol><ul><li>e<\/li><\/ul><p>text &lt;b&gt;f&lt;\/b&gt;<\/p><p>WORKS_ON and DEPENDENTS_OF keep Order_date<\/p>$/);
+  assert.equal(await page.evaluate(() => window.__md), undefined);
+  // A finding's explanation sets the student's `names` as code, and nothing else.
+  const explained = await page.evaluate(async () => {
+    const core = await import('/core.js');
+    const box = document.createElement('div');
+    core.renderFindings(box, [{ category: 'missing_attribute', element: 'A.b', student: 'As', explanation: 'A needs b; your `As` has no *such* <i>x</i>.' }], () => {});
+    return box.querySelector('.explanation').innerHTML;
+  });
+  assert.equal(explained, 'A needs b; your <code>As</code> has no *such* &lt;i&gt;x&lt;/i&gt;.');
 });
 
 test('names carrying <img onerror> and <script> payloads run nothing', async () => {

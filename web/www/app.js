@@ -1,6 +1,8 @@
 // The student page: the assignment picker and its requirements around one <eerd-grader>.
 // `?model=/path/` (same-origin path only) picks another model folder, e.g. for tests.
 
+import { renderMarkdown } from './core.js';
+
 const grader = document.getElementById('grader');
 const select = document.getElementById('assignment');
 const requirements = document.getElementById('requirements');
@@ -23,7 +25,7 @@ async function showRequirements(id) {
     const r = await fetch(`/assignments/${encodeURIComponent(id)}/requirements.md`);
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     const text = await r.text();
-    if (select.value === id) requirements.textContent = text; // plain text, never markup
+    if (select.value === id) renderMarkdown(requirements, text); // DOM from text nodes, never markup
   } catch (err) {
     requirements.textContent = `The requirements could not be loaded (${err.message}).`;
   }

@@ -413,6 +413,13 @@ export function renderDiagnostics(list, diagnostics) {
   }
 }
 
+/** A finding's explanation, with the student's `names` set as code. */
+function explanationOf(finding) {
+  const span = h('span', { class: 'explanation' });
+  appendInline(span, finding.explanation || '', true);
+  return span;
+}
+
 /**
  * Renders findings grouped by category into `container`; `onSelect(finding, button)` when one is
  * chosen (click, Enter or Space: they are buttons with aria-pressed).
@@ -438,7 +445,7 @@ export function renderFindings(container, findings, onSelect) {
       const button = h('button', { type: 'button', class: 'finding', 'aria-pressed': 'false', 'data-category': f.category, 'data-element': f.element },
         h('span', { class: 'path' }, f.element),
         f.student && f.student.toLowerCase() !== f.element.toLowerCase() ? h('span', { class: 'student' }, ` (yours: ${f.student})`) : null,
-        h('span', { class: 'explanation' }, f.explanation));
+        explanationOf(f));
       button.addEventListener('click', () => {
         for (const b of buttons) b.setAttribute('aria-pressed', String(b === button));
         onSelect(f, button);
@@ -470,4 +477,77 @@ export async function fetchText(url) {
 
 export function formatBytes(n) {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requirements: a small, safe Markdown renderer
+
+/** Appends the inline Markdown of `text` (`code`, **bold**, *italic* / _italic_, not inside a
+ * word: `Start_date` stays as it is) to `parent`, as DOM nodes with text content only (never
+ * markup from the text); with `codeOnly`, only `code`. */
+function appendInline(parent, text, codeOnly = false) {
+  const pattern = codeOnly
+    ? /(`[^`]+`)/g
+    : /(`[^`]+`|\*\*[^*]+\*\*|\*[^*\s][^*]*\*|(?<!\w)_[^_\s][^_]*_(?!\w))/g;
+  let last = 0;
+  for (const m of text.matchAll(pattern)) {
+    if (m.index > last) parent.append(document.createTextNode(text.slice(last, m.index)));
+    const token = m[0];
+    if (token.startsWith('`')) parent.append(h('code', {}, token.slice(1, -1)));
+    else if (token.startsWith('**')) parent.append(h('strong', {}, token.slice(2, -2)));
+    else parent.append(h('em', {}, token.slice(1, -1)));
+    last = m.index + token.length;
+  }
+  if (last < text.length) parent.append(document.createTextNode(text.slice(last)));
+}
+
+/**
+ * Renders the Markdown `text` of an assignment's requirements into `container`: headings
+ * (`#`…`######`), numbered and bulleted lists, paragraphs and inline code, bold and italic.
+ * Everything else shows as text; HTML in the file is never interpreted (text nodes only).
+ * Each numbered requirement keeps its number (`data-n`) so a finding can point at it.
+ */
+export function renderMarkdown(container, text) {
+  container.replaceChildren();
+  let list = null;
+  let paragraph = null;
+  const close = () => {
+    list = null;
+    paragraph = null;
+  };
+  for (const raw of text.replace(/\r\n?/g, '\n').split('\n')) {
+    const line = raw.trimEnd();
+    let m;
+    if (!line.trim()) {
+      close();
+    } else if ((m = line.match(/^(#{1,6})\s+(.*)$/))) {
+      close();
+      const heading = h(`h${Math.min(6, m[1].length + 1)}`, { class: 'md-heading' });
+      appendInline(heading, m[2]);
+      container.append(heading);
+    } else if ((m = line.match(/^\s*(\d+)[.)]\s+(.*)$/)) || (m = line.match(/^\s*([-*+])\s+(.*)$/))) {
+      const ordered = /\d/.test(m[1]);
+      const tag = ordered ? 'ol' : 'ul';
+      if (!list || list.tagName.toLowerCase() !== tag) {
+        paragraph = null;
+        list = h(tag, ordered ? { start: m[1] } : {});
+        container.append(list);
+      }
+      const item = h('li', ordered ? { 'data-n': m[1] } : {});
+      appendInline(item, m[2]);
+      list.append(item);
+    } else if (list && /^\s+/.test(raw) && list.lastElementChild) {
+      // A continuation line of a list item.
+      appendInline(list.lastElementChild, ` ${line.trim()}`);
+    } else {
+      list = null;
+      if (!paragraph) {
+        paragraph = h('p', {});
+        container.append(paragraph);
+      } else {
+        paragraph.append(document.createTextNode(' '));
+      }
+      appendInline(paragraph, line.trim());
+    }
+  }
 }

@@ -17,7 +17,7 @@
 
 import {
   ASSET_BASE, Engine, NoModelError, assignmentUrls, drawDiagram, fetchText, formatBytes, h,
-  highlightFinding, loadWasm, renderDiagnostics, renderFindings,
+  highlightFinding, loadWasm, renderDiagnostics, renderFindings, renderMarkdown,
 } from './core.js';
 
 const SKELETON = '@startchen\n\n@endchen\n';
@@ -226,7 +226,9 @@ export class EerdGrader extends HTMLElement {
         if (assignment !== this.getAttribute('assignment')) return;
         this.requirements = req;
         if (req !== null && this.hasAttribute('show-requirements')) {
-          this.el.requirements.replaceChildren(h('details', {}, h('summary', {}, 'Assignment'), h('div', { class: 'requirements-text' }, req)));
+          const text = h('div', { class: 'requirements-text' });
+          renderMarkdown(text, req);
+          this.el.requirements.replaceChildren(h('details', {}, h('summary', {}, 'Assignment'), text));
         }
       }
     } catch (err) {
