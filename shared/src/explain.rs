@@ -94,28 +94,6 @@ impl Facts<'_> {
         self.yours(name).unwrap_or_else(|| format!("`{name}`"))
     }
 
-    /// The reference link and the student's link standing for it, for a side path.
-    fn side(
-        &self,
-        relationship: &str,
-        entity: &str,
-        role: Option<&str>,
-    ) -> Option<(&Link, Option<&Link>)> {
-        let i = self
-            .reference
-            .relationships
-            .iter()
-            .position(|r| r.name.eq_ignore_ascii_case(relationship))?;
-        let name = &self.reference.relationships[i].name;
-        let k = self.reference.links_of(name).position(|l| {
-            l.entity.eq_ignore_ascii_case(entity)
-                && l.role.as_deref().map(str::to_lowercase) == role.map(str::to_lowercase)
-        })?;
-        let ours = self.reference.links_of(name).nth(k)?;
-        let theirs = self.matching.sides[i][k].map(|s| &self.student.links[s]);
-        Some((ours, theirs))
-    }
-
     /// The entity types on the sides of relationship `name` in `diagram`, written with `show`.
     fn participants(&self, diagram: &Diagram, name: &str, show: &dyn Fn(&str) -> String) -> String {
         let names: Vec<String> = diagram
@@ -303,10 +281,10 @@ impl Facts<'_> {
                 ElementPath::Side {
                     relationship,
                     entity,
-                    role,
+                    ..
                 },
             ) => {
-                let Some((ours, theirs)) = self.side(relationship, entity, role.as_deref()) else {
+                let Some((ours, theirs)) = self.matching.side(reference, student, element) else {
                     return format!(
                         "The cardinality on the {entity} side of {relationship} is wrong."
                     );
@@ -325,10 +303,10 @@ impl Facts<'_> {
                 ElementPath::Side {
                     relationship,
                     entity,
-                    role,
+                    ..
                 },
             ) => {
-                let Some((ours, theirs)) = self.side(relationship, entity, role.as_deref()) else {
+                let Some((ours, theirs)) = self.matching.side(reference, student, element) else {
                     return format!("The participation of {entity} in {relationship} is wrong.");
                 };
                 let total =
@@ -350,9 +328,6 @@ impl Facts<'_> {
                 )
             }
             (Category::Specialization, ElementPath::Specialization { superclass, .. }) => {
-                let k = reference.specializations.iter().position(|s| {
-                    ElementPath::specialization(&s.superclass, &s.subclasses) == *element
-                });
                 let describe = |total: bool, d: Option<Disjointness>, subs: &[String]| {
                     format!(
                         "{}{} into {}",
@@ -365,13 +340,13 @@ impl Facts<'_> {
                         subs.join(", ")
                     )
                 };
-                let Some(k) = k else {
+                let Some((ours, theirs)) =
+                    self.matching.specialization(reference, student, element)
+                else {
                     return format!("The specialization of {superclass} is wrong.");
                 };
-                let ours = &reference.specializations[k];
-                let has = match self.matching.specializations[k] {
+                let has = match theirs {
                     Some(t) => {
-                        let t = &student.specializations[t];
                         format!(
                             "yours is {}",
                             describe(t.total, t.disjointness, &t.subclasses)
@@ -385,14 +360,9 @@ impl Facts<'_> {
                 )
             }
             (Category::Specialization, ElementPath::Union { category, .. }) => {
-                let k = reference
-                    .unions
-                    .iter()
-                    .position(|u| ElementPath::union(&u.category, &u.superclasses) == *element);
-                let Some(k) = k else {
+                let Some((ours, theirs)) = self.matching.union(reference, student, element) else {
                     return format!("The union type {category} is wrong.");
                 };
-                let ours = &reference.unions[k];
                 let describe = |total: bool, supers: &[String]| {
                     format!(
                         "a {} union of {}",
@@ -400,11 +370,8 @@ impl Facts<'_> {
                         supers.join(", ")
                     )
                 };
-                let has = match self.matching.unions[k] {
-                    Some(t) => {
-                        let t = &student.unions[t];
-                        format!("yours is {}", describe(t.total, &t.superclasses))
-                    }
+                let has = match theirs {
+                    Some(t) => format!("yours is {}", describe(t.total, &t.superclasses)),
                     None => "your diagram has no union there".to_string(),
                 };
                 format!(

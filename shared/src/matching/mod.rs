@@ -30,7 +30,8 @@ pub use attributes::{AttributeMatch, Placement, StudentAttribute};
 pub use names::{name_score, name_similarity, word_similarity, NameEvidence, SAME_NAME};
 
 use crate::lexicon::Lexicon;
-use crate::model::{Attribute, Diagram, KeyKind, Link};
+use crate::model::{Attribute, Diagram, KeyKind, Link, Specialization, UnionType};
+use crate::path::{resolve, Element, ElementPath};
 use crate::semantics::side_constraints;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -56,8 +57,6 @@ pub enum Evidence {
     Neighbours,
     /// The participants of two relationships are matched entities.
     Participants,
-    /// The roles of two sides are alike.
-    Role,
     /// The one candidate left on each side.
     Elimination,
 }
@@ -265,6 +264,14 @@ struct EntityEvidence {
     key: bool,
 }
 
+impl EntityEvidence {
+    /// The weighted evidence with the neighbour score `nb`.
+    fn combined(&self, nb: f64) -> f64 {
+        let key = if self.key { 1.0 } else { 0.0 };
+        0.45 * self.name.0 + 0.2 * self.attributes + 0.1 * key + 0.25 * nb
+    }
+}
+
 impl Matching {
     /// Matches `student` to `reference`.
     pub fn new(lexicon: &Lexicon, reference: &Diagram, student: &Diagram) -> Matching {
@@ -345,15 +352,6 @@ impl Matching {
         self.attributes
             .iter()
             .find(|a| a.owner == owner && a.names == names)
-    }
-
-    /// Whether some reference attribute is matched to the student attribute `owner.names…`.
-    pub fn student_attribute_used(&self, owner: &str, names: &[String]) -> bool {
-        self.attributes.iter().any(|a| {
-            a.student
-                .as_ref()
-                .is_some_and(|s| s.owner == owner && s.names == names)
-        })
     }
 
     /// The student's sides of the reference relationship `i`: each reference link (in
@@ -459,8 +457,7 @@ fn neighbour_score(
 /// supports it.
 fn entity_score(e: &EntityEvidence, nb: f64, attributes_known: bool) -> Option<f64> {
     let name = e.name.0;
-    let key = if e.key { 1.0 } else { 0.0 };
-    let score = 0.45 * name + 0.2 * e.attributes + 0.1 * key + 0.25 * nb;
+    let score = e.combined(nb);
     let supported = name >= SAME_NAME
         || (e.attributes >= 0.5 && attributes_known)
         || e.key
@@ -501,8 +498,7 @@ fn match_entities(
                 (0..m)
                     .map(|j| {
                         let e = &evidence[i][j];
-                        let key = if e.key { 1.0 } else { 0.0 };
-                        (0.45 * e.name.0 + 0.2 * e.attributes + 0.1 * key + 0.25 * neighbours[i][j])
+                        e.combined(neighbours[i][j])
                             .max(if e.name.0 >= SAME_NAME { e.name.0 } else { 0.0 })
                             .min(1.0)
                     })
@@ -634,6 +630,21 @@ fn match_relationships(
         v.sort();
         v
     };
+    // Each student relationship's attribute names and side constraints, computed once.
+    let their_attributes: Vec<Vec<String>> = student
+        .relationships
+        .iter()
+        .map(|s| {
+            let mut names = Vec::new();
+            all_names(&s.attributes, &mut names);
+            names
+        })
+        .collect();
+    let their_shapes: Vec<_> = student
+        .relationships
+        .iter()
+        .map(|s| shape(student, &s.name))
+        .collect();
     let mut details: Vec<Vec<(f64, NameEvidence, f64)>> = Vec::new();
     let scores: Vec<Vec<Option<f64>>> = reference
         .relationships
@@ -651,15 +662,13 @@ fn match_relationships(
                 .map(|(j, s)| {
                     let overlap = multiset_overlap(&ours[i], &theirs[j]);
                     let (name, how) = names.score(&r.name, &s.name);
-                    let mut their_attributes = Vec::new();
-                    all_names(&s.attributes, &mut their_attributes);
-                    let attributes = name_overlap(names, &our_attributes, &their_attributes);
+                    let attributes = name_overlap(names, &our_attributes, &their_attributes[j]);
                     row_details.push((name, how, overlap));
                     // Among relationships joining the same entity types, the alike name,
                     // attributes and constraints decide.
                     let tie = 0.3 * name
                         + 0.2 * attributes
-                        + 0.1 * f64::from(u8::from(our_shape == shape(student, &s.name)))
+                        + 0.1 * f64::from(u8::from(our_shape == their_shapes[j]))
                         + 0.05 * f64::from(u8::from(r.identifying == s.identifying));
                     if name >= 0.999 {
                         Some(2.0 + overlap + tie)
@@ -812,22 +821,78 @@ fn match_specializations(
 }
 
 /// The attribute at `owner.names…` in `diagram` (an entity's or a relationship's, through
-/// composite parts).
+/// composite parts), as [`resolve`] finds it.
 pub fn find_attribute<'a>(
     diagram: &'a Diagram,
     owner: &str,
     names: &[String],
 ) -> Option<&'a Attribute> {
-    let list = diagram
-        .entity(owner)
-        .map(|e| &e.attributes)
-        .or_else(|| diagram.relationship(owner).map(|r| &r.attributes))?;
-    let (first, rest) = names.split_first()?;
-    let mut current = list.iter().find(|a| &a.name == first)?;
-    for name in rest {
-        current = current.parts.iter().find(|a| &a.name == name)?;
+    let path = ElementPath::Attribute {
+        owner: owner.to_string(),
+        names: names.to_vec(),
+    };
+    match resolve(diagram, &path) {
+        Ok(Element::Attribute { attribute, .. }) => Some(attribute),
+        _ => None,
     }
-    Some(current)
+}
+
+/// The index of `item` in `list`, by identity.
+fn index_of<T>(list: &[T], item: &T) -> Option<usize> {
+    list.iter().position(|x| std::ptr::eq(x, item))
+}
+
+impl Matching {
+    /// The reference side at `path` and the student's side standing for it.
+    pub fn side<'a>(
+        &self,
+        reference: &'a Diagram,
+        student: &'a Diagram,
+        path: &ElementPath,
+    ) -> Option<(&'a Link, Option<&'a Link>)> {
+        let Ok(Element::Side(link)) = resolve(reference, path) else {
+            return None;
+        };
+        let i = reference
+            .relationships
+            .iter()
+            .position(|r| r.name == link.relationship)?;
+        let k = reference
+            .links_of(&link.relationship)
+            .position(|l| std::ptr::eq(l, link))?;
+        Some((link, self.sides[i][k].map(|s| &student.links[s])))
+    }
+
+    /// The reference specialization at `path` and the student's standing for it.
+    pub fn specialization<'a>(
+        &self,
+        reference: &'a Diagram,
+        student: &'a Diagram,
+        path: &ElementPath,
+    ) -> Option<(&'a Specialization, Option<&'a Specialization>)> {
+        let Ok(Element::Specialization(ours)) = resolve(reference, path) else {
+            return None;
+        };
+        let k = index_of(&reference.specializations, ours)?;
+        Some((
+            ours,
+            self.specializations[k].map(|t| &student.specializations[t]),
+        ))
+    }
+
+    /// The reference union type at `path` and the student's standing for it.
+    pub fn union<'a>(
+        &self,
+        reference: &'a Diagram,
+        student: &'a Diagram,
+        path: &ElementPath,
+    ) -> Option<(&'a UnionType, Option<&'a UnionType>)> {
+        let Ok(Element::Union(ours)) = resolve(reference, path) else {
+            return None;
+        };
+        let k = index_of(&reference.unions, ours)?;
+        Some((ours, self.unions[k].map(|t| &student.unions[t])))
+    }
 }
 
 impl Matching {
@@ -878,9 +943,8 @@ impl Matching {
         &self,
         reference: &Diagram,
         student: &Diagram,
-        path: &crate::path::ElementPath,
-    ) -> Option<crate::path::ElementPath> {
-        use crate::path::ElementPath;
+        path: &ElementPath,
+    ) -> Option<ElementPath> {
         let named = |name: &str| -> Option<String> {
             self.student_entity(reference, student, name)
                 .or_else(|| self.student_relationship(reference, student, name))
@@ -900,57 +964,24 @@ impl Matching {
                     None => named(owner).map(ElementPath::Named),
                 }
             }
-            ElementPath::Side {
-                relationship,
-                entity,
-                role,
-            } => {
-                let i = reference
-                    .relationships
-                    .iter()
-                    .position(|r| &r.name == relationship)?;
-                let k = reference.links_of(relationship).position(|l| {
-                    crate::model::same_name(&l.entity, entity)
-                        && l.role.as_deref().map(str::to_lowercase)
-                            == role.as_deref().map(str::to_lowercase)
-                });
-                match k.and_then(|k| self.sides[i][k]) {
-                    Some(s) => {
-                        let link = &student.links[s];
-                        Some(ElementPath::Side {
-                            relationship: link.relationship.clone(),
-                            entity: link.entity.clone(),
-                            role: link.role.clone(),
-                        })
-                    }
-                    None => named(relationship).map(ElementPath::Named),
-                }
-            }
+            ElementPath::Side { relationship, .. } => match self.side(reference, student, path)? {
+                (_, Some(link)) => Some(ElementPath::Side {
+                    relationship: link.relationship.clone(),
+                    entity: link.entity.clone(),
+                    role: link.role.clone(),
+                }),
+                (_, None) => named(relationship).map(ElementPath::Named),
+            },
             ElementPath::Specialization { superclass, .. } => {
-                let k = reference.specializations.iter().position(|s| {
-                    ElementPath::specialization(&s.superclass, &s.subclasses) == *path
-                })?;
-                match self.specializations[k] {
-                    Some(t) => {
-                        let t = &student.specializations[t];
-                        Some(ElementPath::specialization(&t.superclass, &t.subclasses))
-                    }
-                    None => named(superclass).map(ElementPath::Named),
+                match self.specialization(reference, student, path)? {
+                    (_, Some(t)) => Some(ElementPath::specialization(&t.superclass, &t.subclasses)),
+                    (_, None) => named(superclass).map(ElementPath::Named),
                 }
             }
-            ElementPath::Union { category, .. } => {
-                let k = reference
-                    .unions
-                    .iter()
-                    .position(|u| ElementPath::union(&u.category, &u.superclasses) == *path)?;
-                match self.unions[k] {
-                    Some(t) => {
-                        let t = &student.unions[t];
-                        Some(ElementPath::union(&t.category, &t.superclasses))
-                    }
-                    None => named(category).map(ElementPath::Named),
-                }
-            }
+            ElementPath::Union { category, .. } => match self.union(reference, student, path)? {
+                (_, Some(t)) => Some(ElementPath::union(&t.category, &t.superclasses)),
+                (_, None) => named(category).map(ElementPath::Named),
+            },
         }
     }
 }
@@ -964,9 +995,8 @@ impl Matching {
         &self,
         reference: &Diagram,
         student: &Diagram,
-        path: &crate::path::ElementPath,
+        path: &ElementPath,
     ) -> Option<String> {
-        use crate::path::ElementPath;
         let name = match path {
             ElementPath::Named(name) => name,
             ElementPath::Attribute { owner, .. } => owner,

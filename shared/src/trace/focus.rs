@@ -773,54 +773,39 @@ impl Sources<'_> {
         })
     }
 
-    /// The attributes of the reference element `owner`, and the student's match: its name in
-    /// the reference's names, its name and attributes as written (`None` when it has no match).
-    #[allow(clippy::type_complexity)]
-    fn owners(&self, owner: &str) -> Option<(&[Attribute], Option<(&str, &str, &[Attribute])>)> {
+    /// The attributes of the reference element `owner`, and the name of the student's match as
+    /// written (`None` when it has no match).
+    fn owners(&self, owner: &str) -> Option<(&[Attribute], Option<&str>)> {
         let Sources {
             reference,
             original,
-            student,
             matching,
             ..
         } = *self;
         if let Some(i) = reference.entities.iter().position(|e| e.name == owner) {
-            let theirs = matching.entities[i].map(|j| {
-                (
-                    student.entities[j].name.as_str(),
-                    original.entities[j].name.as_str(),
-                    original.entities[j].attributes.as_slice(),
-                )
-            });
+            let theirs = matching.entities[i].map(|j| original.entities[j].name.as_str());
             return Some((&reference.entities[i].attributes, theirs));
         }
         let i = reference
             .relationships
             .iter()
             .position(|r| r.name == owner)?;
-        let theirs = matching.relationships[i].map(|j| {
-            (
-                student.relationships[j].name.as_str(),
-                original.relationships[j].name.as_str(),
-                original.relationships[j].attributes.as_slice(),
-            )
-        });
+        let theirs = matching.relationships[i].map(|j| original.relationships[j].name.as_str());
         Some((&reference.relationships[i].attributes, theirs))
     }
 
     /// The steps inside a matched entity or relationship: its attributes (depth first), then
     /// for a relationship its sides.
     fn inner_steps(&self, element: &str, out: &mut Vec<FocusStep>) {
-        let Some((ours, Some((own, written, theirs)))) = self.owners(element) else {
+        let Some((ours, Some(written))) = self.owners(element) else {
             return;
         };
         let place = Place {
             owner: element,
             names: Vec::new(),
-            own,
             written: written.to_string(),
         };
-        self.attribute_steps(&place, ours, theirs, out);
+        self.attribute_steps(&place, ours, out);
         if let Some(i) = self
             .reference
             .relationships
@@ -831,17 +816,11 @@ impl Sources<'_> {
         }
     }
 
-    /// A step per reference attribute of `ours` (in `place`) against the student's `theirs`
-    /// as written, each followed by its parts' steps when the student's attribute is composite
-    /// too (a part of a composite the student lacks or made simple has no step).
-    fn attribute_steps(
-        &self,
-        place: &Place,
-        ours: &[Attribute],
-        theirs: &[Attribute],
-        out: &mut Vec<FocusStep>,
-    ) {
-        let _ = theirs;
+    /// A step per reference attribute of `ours` (in `place`) against the student's attribute
+    /// the matching pairs with it, each followed by its parts' steps when the student's
+    /// attribute is composite too (a part of a composite the student lacks or made simple has
+    /// no step).
+    fn attribute_steps(&self, place: &Place, ours: &[Attribute], out: &mut Vec<FocusStep>) {
         for attribute in ours {
             let mut names = place.names.clone();
             names.push(attribute.name.clone());
@@ -858,7 +837,7 @@ impl Sources<'_> {
             out.push(self.attribute_step(place, attribute, theirs));
             if let Some(composite) = found.filter(|t| t.is_composite()) {
                 let inner = place.inside(attribute, composite);
-                self.attribute_steps(&inner, &attribute.parts, &composite.parts, out);
+                self.attribute_steps(&inner, &attribute.parts, out);
             }
         }
     }
@@ -981,12 +960,10 @@ impl Sources<'_> {
 }
 
 /// Where an attribute step's attributes sit: the reference element and the names of the
-/// composites above them, the student's element (in the reference's names) and the student's
-/// path of the same place as written.
+/// composites above them, and the student's path of the same place as written.
 struct Place<'a> {
     owner: &'a str,
     names: Vec<String>,
-    own: &'a str,
     written: String,
 }
 
@@ -998,7 +975,6 @@ impl Place<'_> {
         Place {
             owner: self.owner,
             names,
-            own: self.own,
             written: format!("{}.{}", self.written, theirs.name),
         }
     }
@@ -1012,13 +988,9 @@ fn hierarchy_prompt(
 ) -> String {
     let (ours, theirs) = match element {
         ElementPath::Specialization { .. } => {
-            let k = reference.specializations.iter().position(|s| {
-                ElementPath::specialization(&s.superclass, &s.subclasses) == *element
-            });
-            let ours = k.map(|k| &reference.specializations[k]);
-            let theirs = k
-                .and_then(|k| matching.specializations[k])
-                .map(|t| &student.specializations[t]);
+            let (ours, theirs) = matching
+                .specialization(reference, student, element)
+                .map_or((None, None), |(o, t)| (Some(o), t));
             let order = ours.map_or(&[][..], |o| &o.subclasses[..]);
             (
                 ours.map(|o| hierarchy_line(o, order)),
@@ -1026,14 +998,9 @@ fn hierarchy_prompt(
             )
         }
         ElementPath::Union { .. } => {
-            let k = reference
-                .unions
-                .iter()
-                .position(|u| ElementPath::union(&u.category, &u.superclasses) == *element);
-            let ours = k.map(|k| &reference.unions[k]);
-            let theirs = k
-                .and_then(|k| matching.unions[k])
-                .map(|t| &student.unions[t]);
+            let (ours, theirs) = matching
+                .union(reference, student, element)
+                .map_or((None, None), |(o, t)| (Some(o), t));
             let order = ours.map_or(&[][..], |o| &o.superclasses[..]);
             (
                 ours.map(|o| union_hierarchy_line(o, order)),
