@@ -100,6 +100,20 @@ pub struct Finding {
     pub student: Option<String>,
     /// One sentence a student can act on.
     pub explanation: String,
+    /// The sentence of the assignment's requirements the finding comes from, when the
+    /// requirements are known and one is found ([`crate::requirements`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<Citation>,
+}
+
+/// A sentence of the assignment's requirements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Citation {
+    /// The number of the numbered requirement it is in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<u32>,
+    /// The sentence, as the reader sees it.
+    pub sentence: String,
 }
 
 impl Finding {

@@ -31,6 +31,7 @@ pub mod mutate;
 pub mod parse;
 pub mod path;
 pub mod print;
+pub mod requirements;
 pub mod rng;
 #[cfg(feature = "runtime")]
 pub mod runtime;
@@ -40,7 +41,7 @@ pub mod semantics;
 pub mod trace;
 
 pub use compact::compact;
-pub use finding::{Category, Finding, Record};
+pub use finding::{Category, Citation, Finding, Record};
 pub use lint::{check_text, has_errors, lint, Diagnostic, Severity};
 pub use model::*;
 pub use parse::{parse, ParseError, ParseErrors};

@@ -364,6 +364,7 @@ mod tests {
             element: path.parse().unwrap(),
             student: None,
             explanation: String::new(),
+            requirement: None,
         }
     }
 

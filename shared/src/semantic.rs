@@ -619,6 +619,49 @@ impl SemanticTable {
         !self.lemmas(word).is_empty()
     }
 
+    /// The table's words whose most frequent sense is a kind of `root` (a hyponym of one of
+    /// `root`'s senses, at any depth), in byte order, `root` itself left out. Data generators
+    /// use it to draw words of one kind (`person`, `artifact`, `building`); the graders do not.
+    pub fn kinds_of(&self, root: &str) -> Vec<&str> {
+        let roots: Vec<u32> = self
+            .lemmas(root)
+            .iter()
+            .flat_map(|&w| self.synsets(w).iter().copied())
+            .collect();
+        let mut out = Vec::new();
+        if roots.is_empty() {
+            return out;
+        }
+        let mut below = vec![None::<bool>; self.hyp_off.len().saturating_sub(1)];
+        for w in 0..self.words() {
+            let Some(&first) = self.synsets(to_u32(w)).first() else {
+                continue;
+            };
+            if roots.contains(&first) {
+                continue;
+            }
+            if self.descends(first, &roots, &mut below) {
+                out.push(self.word(w));
+            }
+        }
+        out
+    }
+
+    /// Whether synset `s` has one of `roots` among its ancestors (`s` itself included);
+    /// `memo` keeps the answer per synset.
+    fn descends(&self, s: u32, roots: &[u32], memo: &mut [Option<bool>]) -> bool {
+        if let Some(known) = memo[s as usize] {
+            return known;
+        }
+        let answer = roots.contains(&s)
+            || self
+                .hypernyms(s)
+                .iter()
+                .any(|&h| self.descends(h, roots, memo));
+        memo[s as usize] = Some(answer);
+        answer
+    }
+
     /// How related `a` and `b` are, in `[0, 1]` (the scores are in the module documentation):
     /// 1.0 for the same lemma, 0.9 for synonyms, down to 0.0 for unrelated or unknown words.
     /// Symmetric.
@@ -780,6 +823,17 @@ mod tests {
             builtin().word_relation("clinician", "doctor"),
             Some(Relation::Cousin { steps: 5 })
         );
+    }
+
+    #[test]
+    fn kinds_of_lists_hyponyms_by_first_sense() {
+        let t = builtin();
+        let people = t.kinds_of("person");
+        assert!(people.contains(&"doctor") && people.contains(&"tenant"));
+        assert!(!people.contains(&"person") && !people.contains(&"bicycle"));
+        assert!(people.windows(2).all(|w| w[0] < w[1]));
+        assert!(t.kinds_of("vehicle").contains(&"bicycle"));
+        assert!(t.kinds_of("notaword").is_empty());
     }
 
     #[test]

@@ -122,8 +122,8 @@ async function showCompletion(completion) {
     const w = document.querySelector('eerd-grader');
     const core = await import('/core.js');
     const wasm = await core.loadWasm();
-    const r = JSON.parse(wasm.read_completion(text, w.reference, w.value));
-    core.renderFindings(w.el.findings, r.findings, (f) => core.highlightFinding(w.el.svg, f));
+    const r = JSON.parse(wasm.read_completion(text, w.reference, w.value, w.requirements ?? undefined));
+    core.renderFindings(w.el.findings, r.findings, (f) => w.select(f));
     return r;
   }, completion);
 }
@@ -193,6 +193,11 @@ test(`grading a diagram with a known mistake streams reasoning and lists the fin
   assert.ok(Array.isArray(detail.findings));
   const reasoning = await grader.locator('pre.reasoning').textContent();
   assert.ok(reasoning.trim().length > 0, 'reasoning streamed');
+  // After grading the reasoning reads as sentences; the streamed trace is behind its toggle.
+  assert.ok(await grader.locator('ol.reasons li').count() >= 1, 'reasoning in plain sentences');
+  if (detail.findings.length || detail.complete) {
+    assert.equal(await grader.locator('details.reasoning-box').evaluate((d) => d.open), false, 'the full trace is folded away');
+  }
   // Every finding listed in the page is one of the event's (and the list shows them all).
   const shown = await grader.locator('button.finding').evaluateAll((bs) => bs.map((b) => `${b.dataset.category} ${b.dataset.element}`));
   const sent = pairs(detail.findings);
@@ -260,6 +265,37 @@ test('findings are grouped by category and selecting one highlights its element'
   await fillChecked(grader, `${partial}\n`);
   assert.equal(await grader.locator('svg.diagram .highlight').count(), 0, 'an edit clears the highlight');
   assert.equal(await grader.locator('button.finding[aria-pressed="true"]').count(), 0);
+});
+
+test('selecting a finding highlights the requirement sentence it comes from', async () => {
+  await ensurePage();
+  const partial = (await studentWithoutSalary()).replace('WORKS_FOR =N= EMPLOYEE', 'WORKS_FOR -N- EMPLOYEE');
+  await fillChecked(grader, partial);
+  await page.locator('#requirements li[data-n="4"]').waitFor();
+  const audit = await showCompletion('Steps:\n1. entity EMPLOYEE | EMPLOYEE | missing_attribute EMPLOYEE.Salary\nFindings:\n'
+    + '- missing_attribute | EMPLOYEE.Salary | - | EMPLOYEE needs the attribute Salary.\n'
+    + '- wrong_participation | WORKS_FOR/EMPLOYEE | - | Every employee works for a department.\n');
+  const cited = Object.fromEntries(audit.findings.map((f) => [f.element, f.requirement]));
+  assert.equal(cited['EMPLOYEE.Salary'].item, 3, JSON.stringify(cited));
+  assert.equal(cited['WORKS_FOR/EMPLOYEE'].item, 4, JSON.stringify(cited));
+  // The finding quotes its sentence.
+  const side = grader.locator('button.finding[data-element="WORKS_FOR/EMPLOYEE"]');
+  assert.match(await side.locator('.citation').textContent(), /^Requirement 4: .*Every employee works for exactly one department/);
+  // Selecting it highlights the sentence in the page's requirements (and its element).
+  await side.click();
+  await page.locator('#requirements li.req-hit[data-n="4"]').waitFor();
+  assert.equal(await page.locator('#requirements .req-hit').count(), 1);
+  const highlighted = await page.evaluate(() => {
+    const h = CSS.highlights && CSS.highlights.get('eerd-requirement');
+    return h ? [...h][0].toString() : null;
+  });
+  assert.ok(highlighted && highlighted.startsWith('Every employee works for exactly one department'), `highlighted: ${highlighted}`);
+  await grader.locator('button.finding[data-element="EMPLOYEE.Salary"]').click();
+  await page.locator('#requirements li.req-hit[data-n="3"]').waitFor();
+  assert.equal(await page.locator('#requirements .req-hit').count(), 1, 'one sentence at a time');
+  // An edit ends the selection, in the requirements too.
+  await fillChecked(grader, `${partial}\n`);
+  assert.equal(await page.locator('#requirements .req-hit').count(), 0);
 });
 
 test('a finding on a renamed element highlights the student\'s element', async () => {

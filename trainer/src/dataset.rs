@@ -4,9 +4,11 @@
 //! Whole assignments (about 15 %, chosen from the seed) are held out for `unseen.jsonl`; the
 //! others give the variants split 75/25 into `train.jsonl` and `test.jsonl`. About 10 % of the
 //! variants are clean (harmless variations only); the others carry one to three mistakes,
-//! mostly one or two, with categories balanced as far as each assignment allows. The same seed
-//! and library give byte-identical files.
+//! mostly one or two, with categories balanced as far as each assignment allows. Variants of
+//! procedurally generated assignments ([`crate::synthetic`]), when asked for, are added to
+//! `train.jsonl` only. The same seed and library give byte-identical files.
 
+use crate::synthetic;
 use anyhow::{anyhow, bail, Context, Result};
 use eerd::lexicon::Lexicon;
 use eerd::mutate::{self, Harmless, Mutator, Scramble, Vocabulary};
@@ -137,6 +139,11 @@ pub struct Options {
     pub variants: usize,
     /// Variants from the held-out assignments.
     pub unseen: usize,
+    /// Procedurally generated assignments ([`crate::synthetic`]) whose variants go to the
+    /// training split only, so test and unseen keep measuring the library.
+    pub synthetic: usize,
+    /// Variants of the generated assignments, spread evenly over them (train only).
+    pub synthetic_variants: usize,
 }
 
 impl Default for Options {
@@ -145,6 +152,8 @@ impl Default for Options {
             seed: 42,
             variants: 1200,
             unseen: 300,
+            synthetic: 0,
+            synthetic_variants: 0,
         }
     }
 }
@@ -207,6 +216,10 @@ pub struct Manifest {
     pub seen_assignments: Vec<String>,
     /// Assignments held out for `unseen.jsonl`.
     pub held_out_assignments: Vec<String>,
+    /// Procedurally generated assignments (`synthetic-NNNN`; their variants are in train only).
+    pub synthetic_assignments: usize,
+    /// Variants of the generated assignments (in train, after the library's).
+    pub synthetic_variants: usize,
     /// Counts per split: `train`, `test`, `unseen`.
     pub splits: BTreeMap<String, SplitStats>,
     /// Variant drafts that failed the self-check and were drawn again (should be 0).
@@ -427,7 +440,12 @@ pub fn generate(
     } else {
         options.unseen
     };
-    let total = options.variants + unseen_n;
+    let synthetic_n = if options.synthetic == 0 {
+        0
+    } else {
+        options.synthetic_variants
+    };
+    let total = options.variants + unseen_n + synthetic_n;
     let mut done = 0;
     let mut tick = || {
         done += 1;
@@ -437,10 +455,29 @@ pub fn generate(
     let mut seen_gen = Generator::new(&lexicon, seen.clone(), Vocabulary::Seen, CLEAN_SHARE);
     let mut rng = Rng::derive(options.seed, "seen");
     let variants = seen_gen.run(options.variants, &mut rng, &mut tick)?;
-    let mut unseen_gen =
-        Generator::new(&lexicon, unseen_pool, Vocabulary::Held, CLEAN_SHARE_UNSEEN);
+    let mut unseen_gen = Generator::new(
+        &lexicon,
+        unseen_pool.clone(),
+        Vocabulary::Held,
+        CLEAN_SHARE_UNSEEN,
+    );
     let mut rng = Rng::derive(options.seed, "unseen");
     let unseen = unseen_gen.run(unseen_n, &mut rng, &mut tick)?;
+    let synthetic = if synthetic_n == 0 {
+        Vec::new()
+    } else {
+        let words =
+            synthetic::Words::from_table(eerd::semantic::builtin(), &words_of(&unseen_pool))?;
+        synthetic::assignments(options.synthetic, options.seed, &words)?
+    };
+    let mut synthetic_gen = Generator::new(
+        &lexicon,
+        synthetic.iter().collect(),
+        Vocabulary::Seen,
+        CLEAN_SHARE,
+    );
+    let mut rng = Rng::derive(options.seed, "synthetic-variants");
+    let synthetic_variants = synthetic_gen.run(synthetic_n, &mut rng, &mut tick)?;
 
     // The 75/25 split of the seen variants, keeping generation order within each split.
     let mut indices: Vec<usize> = (0..variants.len()).collect();
@@ -458,6 +495,7 @@ pub fn generate(
             test.push(r);
         }
     }
+    train.extend(synthetic_variants);
 
     let mut splits = BTreeMap::new();
     splits.insert("train".to_string(), SplitStats::of(&train));
@@ -470,8 +508,10 @@ pub fn generate(
         unseen_variants: unseen_n,
         seen_assignments: seen.iter().map(|a| a.id.clone()).collect(),
         held_out_assignments: held,
+        synthetic_assignments: synthetic.len(),
+        synthetic_variants: synthetic_n,
         splits,
-        rejected_drafts: seen_gen.rejected + unseen_gen.rejected,
+        rejected_drafts: seen_gen.rejected + unseen_gen.rejected + synthetic_gen.rejected,
     };
     Ok(Dataset {
         train,
@@ -479,6 +519,33 @@ pub fn generate(
         unseen,
         manifest,
     })
+}
+
+/// The lower-case words of every name in `assignments` (`Order_date` → `order`, `date`):
+/// generated assignments never use them, so held-out assignments keep held-out vocabulary.
+fn words_of(assignments: &[&Assignment]) -> std::collections::BTreeSet<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for a in assignments {
+        let d = &a.reference;
+        names.extend(d.entities.iter().map(|e| e.name.as_str()));
+        names.extend(d.relationships.iter().map(|r| r.name.as_str()));
+        for attributes in d
+            .entities
+            .iter()
+            .map(|e| &e.attributes)
+            .chain(d.relationships.iter().map(|r| &r.attributes))
+        {
+            for attribute in attributes {
+                names.push(&attribute.name);
+                names.extend(attribute.parts.iter().map(|p| p.name.as_str()));
+            }
+        }
+    }
+    names
+        .into_iter()
+        .flat_map(eerd::lexicon::split_words)
+        .map(|w| w.to_lowercase())
+        .collect()
 }
 
 fn jsonl(records: &[Record]) -> Result<String> {
@@ -546,6 +613,7 @@ mod tests {
             seed: 3,
             variants: 120,
             unseen: 20,
+            ..Options::default()
         };
         let data = generate(&library, options, &mut |_, _| {}).unwrap();
         assert_eq!(data.train.len() + data.test.len(), 120);
@@ -565,6 +633,57 @@ mod tests {
         }
         for r in &data.unseen {
             assert!(data.manifest.held_out_assignments.contains(&r.assignment));
+        }
+    }
+
+    #[test]
+    fn generated_assignments_add_train_records_only_and_avoid_held_out_words() {
+        let library = library();
+        let options = Options {
+            seed: 5,
+            variants: 40,
+            unseen: 10,
+            synthetic: 30,
+            synthetic_variants: 60,
+        };
+        let data = generate(&library, options, &mut |_, _| {}).unwrap();
+        let plain = generate(
+            &library,
+            Options {
+                synthetic: 0,
+                synthetic_variants: 0,
+                ..options
+            },
+            &mut |_, _| {},
+        )
+        .unwrap();
+        // Test and unseen do not change; train gets the generated variants at its end.
+        assert_eq!(data.test, plain.test);
+        assert_eq!(data.unseen, plain.unseen);
+        assert_eq!(data.train[..plain.train.len()], plain.train[..]);
+        let generated = &data.train[plain.train.len()..];
+        assert_eq!(generated.len(), 60);
+        assert!(generated
+            .iter()
+            .all(|r| r.assignment.starts_with("synthetic-")));
+        assert!(generated.iter().filter(|r| r.findings.is_empty()).count() >= 3);
+        assert_eq!(data.manifest.synthetic_assignments, 30);
+        assert_eq!(
+            data.manifest.rejected_drafts,
+            plain.manifest.rejected_drafts
+        );
+        let held: Vec<&Assignment> = library
+            .iter()
+            .filter(|a| data.manifest.held_out_assignments.contains(&a.id))
+            .collect();
+        let banned = words_of(&held);
+        for r in generated {
+            let reference = eerd::parse(&r.reference).unwrap();
+            for e in &reference.entities {
+                for w in eerd::lexicon::split_words(&e.name) {
+                    assert!(!banned.contains(&w.to_lowercase()), "{w} in {}", r.id);
+                }
+            }
         }
     }
 }

@@ -28,5 +28,6 @@ pub mod optim;
 pub mod r2ta;
 pub mod rng;
 pub mod sft;
+pub mod synthetic;
 pub mod threads;
 pub mod tokenizer;

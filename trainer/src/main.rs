@@ -50,6 +50,8 @@ enum Command {
     Pipeline(cmd::pipeline::Args),
     /// Copy a pipeline run's model and its model card to a folder (e.g. static/models/default).
     Publish(cmd::publish::Args),
+    /// Sample a data set's findings with the requirement sentence each cites (to check by hand).
+    Citations(cmd::citations::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Traces(args) => cmd::traces::run(args),
+        Command::Citations(args) => cmd::citations::run(args),
         Command::Draft(args) => cmd::draft::run(args),
         Command::Refine(args) => cmd::refine::run(args),
         Command::Pipeline(args) => cmd::pipeline::run(args),

@@ -61,6 +61,12 @@ fn grade_a_folder_as_csv_and_report_unparsable_files() {
     let dir = temp_dir("folder");
     let reference = dir.join("ref.puml");
     std::fs::write(&reference, REFERENCE).unwrap();
+    // Requirements beside the reference: each finding cites its sentence (last CSV column).
+    std::fs::write(
+        dir.join("requirements.md"),
+        "# T\n\n1. Each employee has a unique number and a salary.\n",
+    )
+    .unwrap();
     let subs = dir.join("subs");
     std::fs::create_dir_all(&subs).unwrap();
     std::fs::write(subs.join("alice.puml"), REFERENCE).unwrap();
@@ -81,10 +87,17 @@ fn grade_a_folder_as_csv_and_report_unparsable_files() {
     );
     let csv = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "file,category,element,student,explanation");
+    assert_eq!(
+        lines[0],
+        "file,category,element,student,explanation,requirement"
+    );
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(
         lines[1].contains("bob.puml,missing_attribute,EMPLOYEE.Salary"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].ends_with(",Each employee has a unique number and a salary."),
         "{csv}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("carol.puml:2:8"));

@@ -32,7 +32,13 @@ fn true_traces_round_trip_and_pass_the_audit() {
         assert_eq!(parsed.trace, gold, "{}", record.id);
         let audit = audit_draft(&lexicon, &reference, &student, &record.findings, &parsed);
         assert!(!audit.is_flawed(), "{}: {audit:#?}", record.id);
-        let checked = check_findings(&lexicon, &reference, &student, &record.findings);
+        let checked = check_findings(
+            &lexicon,
+            &reference,
+            &student,
+            record.requirements.as_deref(),
+            &record.findings,
+        );
         for c in &checked {
             assert!(c.dropped.is_none(), "{}: {:?}", record.id, c);
         }
@@ -78,7 +84,7 @@ fn focused_examples_carry_the_true_verdicts() {
         assert_eq!(found, truth, "{}", record.id);
         // The inference-time audit keeps every true finding as the grader writes it (with the
         // student's path of the step's match).
-        for c in check_findings(&lexicon, &reference, &student, &parsed.trace.findings) {
+        for c in check_findings(&lexicon, &reference, &student, None, &parsed.trace.findings) {
             assert!(c.dropped.is_none(), "{}: {:?}", record.id, c);
         }
     }
@@ -134,6 +140,7 @@ fn data_set(seed: u64, variants: usize, unseen: usize) -> eerd_trainer::dataset:
         seed,
         variants,
         unseen,
+        ..Options::default()
     };
     generate(&library, options, &mut |_, _| {}).expect("data set")
 }

@@ -171,7 +171,12 @@ fn result_of(parsed: &ParsedTrace, checked: Vec<CheckedFinding>) -> GradeResult 
 /// Parses a completion against the two diagrams (texts) and audits it; JSON like
 /// [`Grader::grade`]'s result without the generation fields.
 #[wasm_bindgen]
-pub fn read_completion(text: &str, reference: &str, student: &str) -> Result<String, JsError> {
+pub fn read_completion(
+    text: &str,
+    reference: &str,
+    student: &str,
+    requirements: Option<String>,
+) -> Result<String, JsError> {
     let reference = parse_named("reference", reference).map_err(|e| JsError::new(&e))?;
     let student = parse_named("student", student).map_err(|e| JsError::new(&e))?;
     let parsed = eerd::trace::parse_completion(text);
@@ -179,6 +184,7 @@ pub fn read_completion(text: &str, reference: &str, student: &str) -> Result<Str
         &Lexicon::builtin(),
         &reference,
         &student,
+        requirements.as_deref(),
         &parsed.trace.findings,
     );
     Ok(json(&result_of(&parsed, checked)))
@@ -255,6 +261,7 @@ impl Grader {
         &mut self,
         reference: &str,
         student: &str,
+        requirements: Option<String>,
         max_tokens: usize,
         on_token: &js_sys::Function,
     ) -> Result<String, JsError> {
@@ -272,7 +279,7 @@ impl Grader {
             Submission {
                 reference: &reference,
                 student: &student,
-                requirements: None,
+                requirements: requirements.as_deref(),
             },
             callback(on_token),
         );
@@ -344,7 +351,7 @@ mod tests {
                     - missing_attribute | A.b | - | A lacks b.\n\
                     - missing_attribute | A.b | - | again.\n- missing_entity | Z | - | no Z.\n";
         let out: serde_json::Value = serde_json::from_str(
-            &super::read_completion(text, reference, student).unwrap_or_default(),
+            &super::read_completion(text, reference, student, None).unwrap_or_default(),
         )
         .unwrap();
         assert_eq!(out["findings"].as_array().unwrap().len(), 1);

@@ -1,7 +1,7 @@
 // The student page: the assignment picker and its requirements around one <eerd-grader>.
 // `?model=/path/` (same-origin path only) picks another model folder, e.g. for tests.
 
-import { renderMarkdown } from './core.js';
+import { highlightRequirement, renderMarkdown } from './core.js';
 
 const grader = document.getElementById('grader');
 const select = document.getElementById('assignment');
@@ -53,6 +53,12 @@ if (first) {
   showRequirements(first.id);
   libraryStatus.textContent = `${library.length} assignments.`;
 }
+// Selecting a finding highlights the requirement sentence it comes from.
+grader.addEventListener('eerd-select', (e) => {
+  const block = highlightRequirement(requirements, e.detail.finding && e.detail.finding.requirement);
+  if (block && block.scrollIntoView) block.scrollIntoView({ block: 'nearest' });
+});
+
 select.addEventListener('change', () => {
   grader.setAttribute('assignment', select.value);
   history.replaceState(null, '', `${location.pathname}${location.search}#${encodeURIComponent(select.value)}`);

@@ -266,8 +266,8 @@ export class Engine {
   }
 
   /** Grades; resolves to the worker's result (findings, text, stop, timing…). */
-  grade({ reference, student, maxTokens = 64 }, onToken) {
-    return this.run({ type: 'grade', reference, student, maxTokens }, onToken);
+  grade({ reference, student, requirements = null, maxTokens = 64 }, onToken) {
+    return this.run({ type: 'grade', reference, student, requirements, maxTokens }, onToken);
   }
 
   /** Raw generation (benchmarks). */
@@ -420,6 +420,87 @@ function explanationOf(finding) {
   return span;
 }
 
+/** The requirement sentence a finding comes from, quoted, or null. */
+function citationOf(finding) {
+  const r = finding.requirement;
+  if (!r || !r.sentence) return null;
+  return h('span', { class: 'citation' },
+    h('span', { class: 'citation-label' }, r.item ? `Requirement ${r.item}: ` : 'Requirements: '),
+    h('q', {}, r.sentence));
+}
+
+/**
+ * The reasoning in plain sentences: one per step that found something, the ones the check
+ * against the diagrams dropped with the reason, and how many steps found nothing. `result` is
+ * a grading result (findings, dropped, steps).
+ */
+export function renderReasoning(container, result) {
+  container.replaceChildren();
+  const findings = result.findings || [];
+  const dropped = result.dropped || [];
+  for (const f of findings) {
+    const [title] = CATEGORIES[f.category] || [f.category];
+    const li = h('li', { class: 'reason found' }, h('strong', {}, `${f.element}: `),
+      `${title.replace(/s$/, '').toLowerCase()}. `);
+    appendInline(li, f.explanation || '', true);
+    container.append(li);
+  }
+  for (const d of dropped) {
+    const f = d.finding;
+    container.append(h('li', { class: 'reason dropped' }, h('strong', {}, `${f.element}: `),
+      `the model suspected ${f.category.replace(/_/g, ' ')}, but the check against the diagrams dropped it (${d.reason}).`));
+  }
+  const quiet = Math.max(0, (result.steps || 0) - findings.length - dropped.length);
+  if (quiet) {
+    container.append(h('li', { class: 'reason ok' },
+      `${quiet} other step${quiet === 1 ? '' : 's'} compared an element and found nothing wrong.`));
+  }
+}
+
+/**
+ * Highlights the sentence `citation` (`{item, sentence}`, or null to clear) in requirements
+ * rendered by `renderMarkdown` into `container`: the block holding it gets the class `req-hit`
+ * and, where the browser has the CSS Custom Highlight API, the sentence itself the highlight
+ * `eerd-requirement`. Returns the block, or null.
+ */
+export function highlightRequirement(container, citation) {
+  for (const old of container.querySelectorAll('.req-hit')) old.classList.remove('req-hit');
+  if (globalThis.CSS && CSS.highlights) CSS.highlights.delete('eerd-requirement');
+  if (!citation || !citation.sentence) return null;
+  const letters = (text) => text.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+  const wanted = letters(citation.sentence);
+  const blocks = citation.item
+    ? container.querySelectorAll(`li[data-n="${Number(citation.item)}"]`)
+    : container.querySelectorAll('li, p');
+  for (const block of blocks) {
+    // The block's letters and digits, each with its text node and offset.
+    const map = [];
+    let text = '';
+    const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (let i = 0; i < node.data.length; i++) {
+        const c = letters(node.data[i]);
+        if (c) {
+          text += c;
+          map.push([node, i]);
+        }
+      }
+    }
+    const at = text.indexOf(wanted);
+    if (at < 0 || !wanted) continue;
+    block.classList.add('req-hit');
+    if (globalThis.CSS && CSS.highlights && typeof Highlight === 'function') {
+      const range = document.createRange();
+      range.setStart(map[at][0], map[at][1]);
+      const [endNode, endOffset] = map[at + wanted.length - 1];
+      range.setEnd(endNode, endOffset + 1);
+      CSS.highlights.set('eerd-requirement', new Highlight(range));
+    }
+    return block;
+  }
+  return null;
+}
+
 /**
  * Renders findings grouped by category into `container`; `onSelect(finding, button)` when one is
  * chosen (click, Enter or Space: they are buttons with aria-pressed).
@@ -445,7 +526,8 @@ export function renderFindings(container, findings, onSelect) {
       const button = h('button', { type: 'button', class: 'finding', 'aria-pressed': 'false', 'data-category': f.category, 'data-element': f.element },
         h('span', { class: 'path' }, f.element),
         f.student && f.student.toLowerCase() !== f.element.toLowerCase() ? h('span', { class: 'student' }, ` (yours: ${f.student})`) : null,
-        explanationOf(f));
+        explanationOf(f),
+        citationOf(f));
       button.addEventListener('click', () => {
         for (const b of buttons) b.setAttribute('aria-pressed', String(b === button));
         onSelect(f, button);

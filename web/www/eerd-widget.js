@@ -17,7 +17,8 @@
 
 import {
   ASSET_BASE, Engine, NoModelError, assignmentUrls, drawDiagram, fetchText, formatBytes, h,
-  highlightFinding, loadWasm, renderDiagnostics, renderFindings, renderMarkdown,
+  highlightFinding, highlightRequirement, loadWasm, renderDiagnostics, renderFindings, renderMarkdown,
+  renderReasoning,
 } from './core.js';
 
 const SKELETON = '@startchen\n\n@endchen\n';
@@ -68,6 +69,7 @@ export class EerdGrader extends HTMLElement {
     el.stop = h('button', { type: 'button', class: 'stop', disabled: true }, 'Stop');
     el.gradeStatus = h('p', { class: 'grade-status', role: 'status', 'aria-live': 'polite' });
     el.reasoning = h('pre', { class: 'reasoning', tabindex: '0', 'aria-label': 'Model reasoning (streamed)' });
+    el.reasons = h('ol', { class: 'reasons', 'aria-label': 'Reasoning in plain sentences' });
     el.findings = h('div', { class: 'findings', id: `${id}-findings` });
     el.requirements = h('div', { class: 'requirements' });
 
@@ -90,7 +92,8 @@ export class EerdGrader extends HTMLElement {
           h('h2', { id: `${id}-grade-h` }, 'Grading'),
           h('div', { class: 'actions' }, el.grade, el.stop),
           el.gradeStatus,
-          h('details', { class: 'reasoning-box' }, h('summary', {}, 'Reasoning'), el.reasoning),
+          el.reasons,
+          h('details', { class: 'reasoning-box' }, h('summary', {}, 'Details: the full reasoning trace'), el.reasoning),
           h('h3', { id: `${id}-findings-h` }, 'Findings'),
           el.findings)));
     el.findings.setAttribute('aria-labelledby', `${id}-findings-h`);
@@ -125,6 +128,7 @@ export class EerdGrader extends HTMLElement {
     this.requirements = null;
     this.engine = null;
     this.lastResult = null;
+    this.selected = null;
     this.drawn = false;
     this.setState('model', 'loading');
     this.setState('grade', 'idle');
@@ -163,8 +167,24 @@ export class EerdGrader extends HTMLElement {
 
   /** Unselects the selected finding: no button pressed, nothing highlighted. */
   clearSelection() {
-    highlightFinding(this.el.svg, null);
+    this.select(null);
     for (const b of this.el.findings.querySelectorAll('button.finding[aria-pressed="true"]')) b.setAttribute('aria-pressed', 'false');
+  }
+
+  /**
+   * Shows finding `f` (or nothing, for null): its element in the drawing and its requirement
+   * sentence in the widget's requirements; tells the host page with an `eerd-select` event
+   * (`detail.finding`, with `requirement` when a sentence was found) so that it can highlight
+   * requirements it shows itself. Returns the highlighted drawing element, if any.
+   */
+  select(f) {
+    const hit = highlightFinding(this.el.svg, f);
+    highlightRequirement(this.el.requirements, f ? f.requirement : null);
+    if (f || this.selected) {
+      this.selected = f;
+      this.dispatchEvent(new CustomEvent('eerd-select', { bubbles: true, composed: true, detail: { finding: f ? publicFinding(f) : null } }));
+    }
+    return hit;
   }
 
   setState(kind, state) {
@@ -303,8 +323,9 @@ export class EerdGrader extends HTMLElement {
     const started = performance.now();
     this.setState('grade', 'grading');
     this.el.reasoning.textContent = '';
+    this.el.reasons.replaceChildren();
     this.el.findings.replaceChildren();
-    highlightFinding(this.el.svg, null);
+    this.select(null);
     this.el.reasoning.closest('details').open = true;
     this.el.gradeStatus.textContent = 'Grading…';
     let pendingText = '';
@@ -319,6 +340,7 @@ export class EerdGrader extends HTMLElement {
     const grading = this.engine.grade({
       reference: this.reference,
       student,
+      requirements: this.requirements,
       maxTokens: Number(this.getAttribute('max-tokens')) || 64,
     }, (piece, n) => {
       count = n;
@@ -344,7 +366,7 @@ export class EerdGrader extends HTMLElement {
     if (result.terminated) {
       // Stopped by terminating the worker: read what was streamed so far.
       const wasm = await loadWasm();
-      Object.assign(result, JSON.parse(wasm.read_completion(result.text, this.reference, student)));
+      Object.assign(result, JSON.parse(wasm.read_completion(result.text, this.reference, student, this.requirements ?? undefined)));
     }
     this.lastResult = result;
     const findings = result.findings || [];
@@ -355,9 +377,12 @@ export class EerdGrader extends HTMLElement {
         : 'The model did not produce a list of findings, so nothing can be concluded. Try again, or ask your teacher.'));
     } else {
       renderFindings(this.el.findings, findings, (f) => {
-        const hit = highlightFinding(this.el.svg, f);
+        const hit = this.select(f);
         if (hit && hit.scrollIntoView) hit.scrollIntoView({ block: 'nearest', inline: 'nearest' });
       });
+      // The reasoning in plain sentences; the raw trace stays behind its toggle.
+      renderReasoning(this.el.reasons, result);
+      this.el.reasoning.closest('details').open = false;
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const cats = new Set(findings.map((f) => f.category)).size;
@@ -373,7 +398,7 @@ export class EerdGrader extends HTMLElement {
     this.el.grade.focus({ preventScroll: true });
     const detail = {
       assignment: this.getAttribute('assignment'),
-      findings: findings.map(({ category, element, student: s, explanation }) => ({ category, element, student: s ?? null, explanation })),
+      findings: findings.map(publicFinding),
       complete: !!result.complete,
       stop: result.stop,
       promptTokens: result.prompt_tokens ?? null,
@@ -390,6 +415,12 @@ export class EerdGrader extends HTMLElement {
   stop() {
     if (this.engine) this.engine.stop();
   }
+}
+
+/** A finding as events carry it: category, element, the student's element, explanation, and
+ * the requirement sentence (`{item, sentence}`) or null. */
+function publicFinding({ category, element, student, explanation, requirement }) {
+  return { category, element, student: student ?? null, explanation, requirement: requirement ?? null };
 }
 
 if (!customElements.get('eerd-grader')) customElements.define('eerd-grader', EerdGrader);

@@ -25,7 +25,7 @@ function run(m) {
     return stopFlag !== null && Atomics.load(stopFlag, 0) === 1;
   };
   const out = m.type === 'grade'
-    ? grader.grade(m.reference, m.student, m.maxTokens, onToken)
+    ? grader.grade(m.reference, m.student, m.requirements ?? undefined, m.maxTokens, onToken)
     : grader.generate(m.prompt, m.maxTokens, m.ignoreEos === true, onToken);
   const end = performance.now();
   const result = JSON.parse(out);

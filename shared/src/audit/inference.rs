@@ -113,11 +113,14 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Checks a model's `findings` for `student` graded against `reference`; keeps the order.
+/// Checks a model's `findings` for `student` graded against `reference`; keeps the order. The
+/// findings kept get the explanation from facts ([`explain`]), the student's element and, when
+/// `requirements` are given, the sentence they come from ([`crate::requirements::cite`]).
 pub fn check_findings(
     lexicon: &Lexicon,
     reference: &Diagram,
     student: &Diagram,
+    requirements: Option<&str>,
     findings: &[Finding],
 ) -> Vec<CheckedFinding> {
     let matching = Matching::new(lexicon, reference, student);
@@ -128,7 +131,7 @@ pub fn check_findings(
         matching,
     };
     let mut seen = HashSet::new();
-    findings
+    let mut checked: Vec<CheckedFinding> = findings
         .iter()
         .map(|finding| {
             let dropped = if let Err(e) = resolve(reference, &finding.element) {
@@ -168,5 +171,18 @@ pub fn check_findings(
             }
             CheckedFinding { finding, dropped }
         })
-        .collect()
+        .collect();
+    let mut kept: Vec<Finding> = checked
+        .iter()
+        .filter(|c| c.dropped.is_none())
+        .map(|c| c.finding.clone())
+        .collect();
+    crate::requirements::cite(lexicon, reference, requirements, &mut kept);
+    let mut cited = kept.into_iter();
+    for c in checked.iter_mut().filter(|c| c.dropped.is_none()) {
+        if let Some(f) = cited.next() {
+            c.finding.requirement = f.requirement;
+        }
+    }
+    checked
 }

@@ -25,6 +25,7 @@ fn label(category: Category, path: &str, explanation: &str) -> Finding {
         element: path.parse().unwrap(),
         student: None,
         explanation: explanation.into(),
+        requirement: None,
     }
 }
 
@@ -226,7 +227,7 @@ fn inference_check_drops_refuted_findings_and_keeps_true_ones() {
     let mut bad_student = labels()[2].clone();
     bad_student.student = Some("Works_in/NOPE".into());
     findings.push(bad_student);
-    let checked = check_findings(&Lexicon::builtin(), &reference, &student, &findings);
+    let checked = check_findings(&Lexicon::builtin(), &reference, &student, None, &findings);
     let kept: Vec<bool> = checked.iter().map(|c| c.dropped.is_none()).collect();
     assert_eq!(
         kept,
@@ -262,7 +263,7 @@ fn inference_check_drops_claims_on_steps_that_read_alike() {
             "Multivalued.",
         ),
     ];
-    let checked = check_findings(&Lexicon::builtin(), &reference, &student, &findings);
+    let checked = check_findings(&Lexicon::builtin(), &reference, &student, None, &findings);
     let dropped: Vec<Option<&str>> = checked.iter().map(|c| c.dropped.as_deref()).collect();
     assert_eq!(
         dropped,

@@ -67,7 +67,14 @@ impl Grader for RulesGrader {
     }
 
     fn grade(&mut self, submission: Submission<'_>) -> Result<Vec<Finding>, GradeError> {
-        Ok(self.findings(submission.reference, submission.student))
+        let mut findings = self.findings(submission.reference, submission.student);
+        crate::requirements::cite(
+            &self.lexicon,
+            submission.reference,
+            submission.requirements,
+            &mut findings,
+        );
+        Ok(findings)
     }
 }
 
@@ -110,6 +117,7 @@ impl<'a> Run<'a> {
             element,
             student,
             explanation,
+            requirement: None,
         });
     }
 

@@ -98,7 +98,9 @@ const LIGHT_WORDS: &[&str] = &[
     "litre",
 ];
 
-fn is_light(word: &str) -> bool {
+/// Whether a lower-case word carries little meaning in an element name (a function word or a
+/// unit of measure).
+pub fn is_light(word: &str) -> bool {
     LIGHT_WORDS.contains(&word)
 }
 

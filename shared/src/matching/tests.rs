@@ -286,7 +286,8 @@ KEEPS -N- Qwix
     // The inference audit fills the student path from the same matching.
     let mut model_finding = rules[0].clone();
     model_finding.student = None;
-    let checked = crate::audit::check_findings(&lexicon, &reference, &student, &[model_finding]);
+    let checked =
+        crate::audit::check_findings(&lexicon, &reference, &student, None, &[model_finding]);
     assert_eq!(checked[0].dropped, None);
     assert_eq!(checked[0].finding.student.as_deref(), Some("Worker"));
 }

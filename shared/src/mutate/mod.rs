@@ -218,6 +218,7 @@ impl<'a> Mutator<'a> {
                 element,
                 student: None,
                 explanation: sentence(explanation),
+                requirement: None,
             },
             student_path,
         });

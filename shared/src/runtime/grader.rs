@@ -182,8 +182,8 @@ impl ModelGrader {
 
     /// Grades one submission, calling `on_token` for every piece of the completion (step
     /// headers, generated tokens, the findings block; a `Break` stops generation; what was
-    /// generated so far is still parsed). The requirements text is not used: focused prompts
-    /// hold the diagrams only.
+    /// generated so far is still parsed). The requirements text is not in the prompts (they hold
+    /// the diagrams only); with the audit on, the findings cite its sentences.
     pub fn run(
         &mut self,
         submission: Submission<'_>,
@@ -197,6 +197,7 @@ impl ModelGrader {
                 &self.lexicon,
                 submission.reference,
                 submission.student,
+                submission.requirements,
                 &parsed.trace.findings,
             );
             let kept = checked

@@ -285,6 +285,7 @@ fn parse_finding(line: &str) -> Result<Finding, FieldError> {
         element,
         student: parse_student(fields[2].1),
         explanation: explanation.to_string(),
+        requirement: None,
     })
 }
 
@@ -323,6 +324,7 @@ mod tests {
                 element: cardinality.element,
                 student: Some("Works_in/Dept".into()),
                 explanation: "Each employee works for one department.".into(),
+                requirement: None,
             }],
         }
     }

@@ -285,6 +285,7 @@ pub fn findings_block(steps: &[FocusStep], verdicts: &[String]) -> String {
                 category: claim.category,
                 element: claim.element,
                 student,
+                requirement: None,
             });
         }
     }
@@ -1434,12 +1435,14 @@ mod tests {
                 element: "EMPLOYEE.Salary".parse().unwrap(),
                 student: None,
                 explanation: "x".into(),
+                requirement: None,
             },
             Finding {
                 category: Category::MisplacedAttribute,
                 element: "WORKS_ON.Hours".parse().unwrap(),
                 student: None,
                 explanation: "y".into(),
+                requirement: None,
             },
         ];
         let lexicon = Lexicon::builtin();

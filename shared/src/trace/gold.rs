@@ -165,12 +165,14 @@ mod tests {
                 element: "WORKS_FOR/DEPARTMENT".parse().unwrap(),
                 student: None,
                 explanation: "One department.".into(),
+                requirement: None,
             },
             Finding {
                 category: Category::MissingAttribute,
                 element: "EMPLOYEE.Salary".parse().unwrap(),
                 student: None,
                 explanation: "Add Salary.".into(),
+                requirement: None,
             },
         ];
         let trace = gold_trace(&Lexicon::builtin(), &reference, &student, &labels);

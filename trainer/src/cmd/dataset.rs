@@ -21,6 +21,12 @@ pub struct Args {
     /// Variants of the held-out assignments (unseen.jsonl).
     #[arg(long, default_value_t = Options::default().unseen)]
     unseen: usize,
+    /// Procedurally generated assignments whose variants go to train only (0: none).
+    #[arg(long, default_value_t = Options::default().synthetic)]
+    synthetic: usize,
+    /// Variants of the generated assignments, spread evenly over them (train only).
+    #[arg(long, default_value_t = Options::default().synthetic_variants)]
+    synthetic_variants: usize,
     /// The assignment library: a folder of <id>/reference.puml and requirements.md.
     #[arg(long, default_value = "static/assignments")]
     library: PathBuf,
@@ -33,6 +39,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         seed: args.seed,
         variants: args.variants,
         unseen: args.unseen,
+        synthetic: args.synthetic,
+        synthetic_variants: args.synthetic_variants,
     };
     let mut stderr = std::io::stderr();
     let mut progress = |done: usize, total: usize| {
@@ -45,6 +53,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let data = generate(&library, options, &mut progress)?;
     data.write(&args.out)?;
+    if data.manifest.synthetic_variants > 0 {
+        eprintln!(
+            "dataset: {} of the train records are variants of {} generated assignments",
+            data.manifest.synthetic_variants, data.manifest.synthetic_assignments
+        );
+    }
     eprintln!(
         "dataset: wrote {} train, {} test and {} unseen records ({} held-out assignments) to {}",
         data.train.len(),

@@ -25,9 +25,13 @@ pub struct Args {
     /// Print JSON (an array of `{file, findings}` for a folder).
     #[arg(long, conflicts_with = "csv")]
     json: bool,
-    /// Print CSV rows `file,category,element,student,explanation` (one per finding).
+    /// Print CSV rows `file,category,element,student,explanation,requirement` (one per finding).
     #[arg(long)]
     csv: bool,
+    /// The assignment's requirements (Markdown): each finding cites the sentence it comes from.
+    /// Default: `requirements.md` beside the reference, when there is one.
+    #[arg(long)]
+    requirements: Option<PathBuf>,
     /// Most tokens of each step's verdict for a model grader (at most 64).
     #[arg(long, default_value_t = eerd::runtime::STEP_MAX_TOKENS)]
     max_tokens: usize,
@@ -78,6 +82,16 @@ fn csv_field(text: &str) -> String {
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut grader = grader_from_spec(&args.grader, args.max_tokens)?;
     let reference = parse_file(&args.reference)?;
+    let requirements = match &args.requirements {
+        Some(path) => Some(read_text(path)?),
+        None => args
+            .reference
+            .parent()
+            .map(|dir| dir.join("requirements.md"))
+            .filter(|p| p.is_file())
+            .map(|p| read_text(&p))
+            .transpose()?,
+    };
     let files = submissions(&args.student)?;
     let mut results: Vec<(PathBuf, Result<Vec<Finding>, String>)> = Vec::new();
     for file in files {
@@ -86,7 +100,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .grade(Submission {
                     reference: &reference,
                     student: &student,
-                    requirements: None,
+                    requirements: requirements.as_deref(),
                 })
                 .map_err(|e| e.to_string()),
             Err(e) => Err(format!("{e:#}")),
@@ -110,18 +124,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&value)?);
         }
     } else if args.csv {
-        println!("file,category,element,student,explanation");
+        println!("file,category,element,student,explanation,requirement");
         for (file, r) in &results {
             match r {
                 Ok(findings) => {
                     for f in findings {
                         println!(
-                            "{},{},{},{},{}",
+                            "{},{},{},{},{},{}",
                             csv_field(&file.display().to_string()),
                             f.category,
                             csv_field(&f.element.to_string()),
                             csv_field(f.student.as_deref().unwrap_or("")),
-                            csv_field(&f.explanation)
+                            csv_field(&f.explanation),
+                            csv_field(f.requirement.as_ref().map_or("", |r| r.sentence.as_str()))
                         );
                     }
                 }
@@ -138,6 +153,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     println!("{}: {} finding(s)", file.display(), findings.len());
                     for f in findings {
                         println!("  {} at {}: {}", f.category, f.element, f.explanation);
+                        if let Some(r) = &f.requirement {
+                            match r.item {
+                                Some(n) => println!("    requirement {n}: \"{}\"", r.sentence),
+                                None => println!("    requirements: \"{}\"", r.sentence),
+                            }
+                        }
                     }
                 }
                 Err(e) => println!("{}: not graded: {e}", file.display()),

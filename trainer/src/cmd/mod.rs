@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod citations;
 pub mod dataset;
 pub mod draft;
 pub mod eval;

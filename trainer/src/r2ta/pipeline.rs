@@ -33,8 +33,8 @@ use crate::r2ta::refine::{balance_pairs, refine, Pair, Refined};
 use crate::r2ta::rename::with_renamed_copies;
 use crate::r2ta::rerun;
 use crate::r2ta::traces::{
-    cap_copies, gold_records, read_jsonl, read_records, unrefined_records, write_jsonl, Noise,
-    TraceRecord,
+    cap_copies, gold_records, limit_ok_share, read_jsonl, read_records, unrefined_records,
+    write_jsonl, Noise, TraceRecord,
 };
 use crate::rng::Rng;
 use crate::sft::{self, RunOptions, SftConfig, TrainData};
@@ -61,6 +61,10 @@ pub struct DataConfig {
     pub variants: usize,
     /// Variants of the held-out assignments.
     pub unseen: usize,
+    /// Procedurally generated assignments (train only; see `eerd_trainer::synthetic`).
+    pub synthetic: usize,
+    /// Variants of the generated assignments (train only).
+    pub synthetic_variants: usize,
 }
 
 impl Default for DataConfig {
@@ -70,6 +74,8 @@ impl Default for DataConfig {
             library: PathBuf::from("static/assignments"),
             variants: 1200,
             unseen: 300,
+            synthetic: 0,
+            synthetic_variants: 0,
         }
     }
 }
@@ -175,6 +181,9 @@ pub struct AugmentConfig {
     /// name seen in one example only cannot be memorized with its verdict, so the model learns
     /// to compare the reference's text with the student's instead.
     pub renamed_copies: usize,
+    /// The largest share of `ok` examples after the cap
+    /// ([`crate::r2ta::traces::limit_ok_share`]); 0 keeps all.
+    pub max_ok_share: f64,
 }
 
 /// Evaluation settings.
@@ -496,6 +505,8 @@ impl Pipeline {
                     seed: self.config.seed,
                     variants: self.config.data.variants,
                     unseen: self.config.data.unseen,
+                    synthetic: self.config.data.synthetic,
+                    synthetic_variants: self.config.data.synthetic_variants,
                 };
                 dataset::generate(&library, options, &mut |_, _| {})?.write(&out)?;
             }
@@ -707,6 +718,17 @@ impl Pipeline {
                 self.config.augment.max_copies
             ),
         );
+        let capped = limit_ok_share(&capped, self.config.augment.max_ok_share, self.config.seed);
+        if self.config.augment.max_ok_share > 0.0 {
+            say(
+                &self.options,
+                &format!(
+                    "  {} examples with `ok` at most {:.0} % of them",
+                    capped.len(),
+                    self.config.augment.max_ok_share * 100.0
+                ),
+            );
+        }
         let augment = &self.config.augment;
         let examples = with_renamed_copies(
             &capped,

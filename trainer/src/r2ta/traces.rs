@@ -48,6 +48,39 @@ pub fn cap_copies(records: &[TraceRecord], max: usize) -> Vec<TraceRecord> {
         .collect()
 }
 
+/// `records` with the `ok` examples thinned so that they are at most `max_ok_share` of what
+/// is left (every example with a finding kept; the `ok` ones kept chosen by `seed`, in their
+/// order). `max_ok_share` 0 (or ≥ 1) keeps all. Variants of many generated assignments give
+/// far more distinct unchanged elements than mistakes.
+pub fn limit_ok_share(records: &[TraceRecord], max_ok_share: f64, seed: u64) -> Vec<TraceRecord> {
+    let is_ok = |r: &TraceRecord| r.completion.trim() == "ok";
+    let oks: Vec<usize> = (0..records.len()).filter(|&i| is_ok(&records[i])).collect();
+    let findings = records.len() - oks.len();
+    if max_ok_share <= 0.0 || max_ok_share >= 1.0 {
+        return records.to_vec();
+    }
+    let allowed = ((findings as f64) * max_ok_share / (1.0 - max_ok_share)).floor() as usize;
+    if oks.len() <= allowed {
+        return records.to_vec();
+    }
+    let mut chosen = oks;
+    eerd::rng::Rng::derive(seed, "ok-share").shuffle(&mut chosen);
+    chosen.truncate(allowed);
+    let mut keep = vec![true; records.len()];
+    for i in 0..records.len() {
+        keep[i] = !is_ok(&records[i]);
+    }
+    for i in chosen {
+        keep[i] = true;
+    }
+    records
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(r, _)| r.clone())
+        .collect()
+}
+
 /// One training example per focused step of `steps`, with the verdicts of `trace`.
 pub fn step_records(id: &str, steps: &[FocusStep], trace: &Trace) -> Vec<TraceRecord> {
     examples(steps, trace)
@@ -202,6 +235,7 @@ pub fn add_flaws(trace: &Trace, reference: &Diagram, noise: &Noise, rng: &mut Rn
                     element: claim.element.clone(),
                     student: None,
                     explanation: format!("Check {}.", claim.element),
+                    requirement: None,
                 });
                 out.steps[i].claims.push(claim);
             }
@@ -258,6 +292,37 @@ mod tests {
             prompt: prompt.into(),
             completion: completion.into(),
         }
+    }
+
+    #[test]
+    fn ok_examples_are_thinned_to_their_share_and_findings_all_kept() {
+        let make = |i: usize, completion: &str| TraceRecord {
+            id: format!("r#{i}"),
+            prompt: format!("p{i}"),
+            completion: completion.to_string(),
+        };
+        let records: Vec<TraceRecord> = (0..100)
+            .map(|i| {
+                make(
+                    i,
+                    if i % 10 == 0 {
+                        "missing_entity X"
+                    } else {
+                        "ok"
+                    },
+                )
+            })
+            .collect();
+        let kept = limit_ok_share(&records, 0.5, 3);
+        assert_eq!(kept.len(), 20);
+        assert_eq!(kept.iter().filter(|r| r.completion == "ok").count(), 10);
+        assert!(kept.windows(2).all(|w| {
+            let n = |r: &TraceRecord| r.id[2..].parse::<usize>().unwrap();
+            n(&w[0]) < n(&w[1])
+        }));
+        assert_eq!(kept, limit_ok_share(&records, 0.5, 3));
+        assert_eq!(limit_ok_share(&records, 0.0, 3), records);
+        assert_eq!(limit_ok_share(&records, 0.95, 3), records);
     }
 
     #[test]
