@@ -13,7 +13,8 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every `.puml` file under `dir` (recursively), sorted.
+/// Every `.puml` file under `dir` (recursively), sorted; the third-party conformance corpus
+/// (`tests/corpus/`, tested on its own by `tests/tests/corpus.rs`) and build folders left out.
 pub fn puml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -25,7 +26,7 @@ pub fn puml_files(dir: &Path) -> Vec<PathBuf> {
             let p = entry.path();
             if p.is_dir() {
                 if p.file_name()
-                    .is_some_and(|n| n == "target" || n == "node_modules")
+                    .is_some_and(|n| n == "target" || n == "node_modules" || n == "corpus")
                 {
                     continue;
                 }
@@ -37,6 +38,22 @@ pub fn puml_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The files of the conformance corpus `tests/corpus/chen/`: real diagrams written by others
+/// (sources in its `SOURCES.md`), sorted.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("tests/corpus/chen"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "puml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 /// The `@startchen` sample of `../shared/eerd-format.md` (the format's own example), if present.

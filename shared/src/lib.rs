@@ -44,6 +44,6 @@ pub use compact::compact;
 pub use finding::{Category, Citation, Finding, Record};
 pub use lint::{check_text, has_errors, lint, Diagnostic, Severity};
 pub use model::*;
-pub use parse::{parse, ParseError, ParseErrors};
+pub use parse::{parse, parse_with_warnings, ParseError, ParseErrors, ParseWarning};
 pub use path::{resolve, Element, ElementPath};
 pub use print::{print, print_with, PrintOptions};

@@ -53,23 +53,33 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(|d| d.severity == Severity::Error)
 }
 
-/// Parses and lints `text` in one go, for instant feedback: syntax errors become `syntax`
-/// diagnostics; a text that parses gets the lint diagnostics.
+/// Parses and lints `text` in one go, for instant feedback: the parser's warnings
+/// (`unknown-stereotype`, `style-ignored`), then syntax errors as `syntax` diagnostics or, for a
+/// text that parses, the lint diagnostics; sorted by place.
 pub fn check_text(text: &str) -> Vec<Diagnostic> {
-    match crate::parse(text) {
-        Ok(diagram) => lint(&diagram),
-        Err(errors) => errors
-            .0
-            .into_iter()
-            .map(|e| Diagnostic {
-                severity: Severity::Error,
-                code: "syntax",
-                line: e.line,
-                column: e.column,
-                message: format!("expected {}, found {}", e.expected, e.found),
-            })
-            .collect(),
+    let (parsed, warnings) = crate::parse::parse_with_warnings(text);
+    let mut diagnostics: Vec<Diagnostic> = warnings
+        .into_iter()
+        .map(|w| Diagnostic {
+            severity: Severity::Warning,
+            code: w.code,
+            line: w.line,
+            column: w.column,
+            message: w.message,
+        })
+        .collect();
+    match parsed {
+        Ok(diagram) => diagnostics.extend(lint(&diagram)),
+        Err(errors) => diagnostics.extend(errors.0.into_iter().map(|e| Diagnostic {
+            severity: Severity::Error,
+            code: "syntax",
+            line: e.line,
+            column: e.column,
+            message: format!("expected {}, found {}", e.expected, e.found),
+        })),
     }
+    diagnostics.sort_by_key(|d| (d.line, d.column, d.severity));
+    diagnostics
 }
 
 /// Runs every check; diagnostics come sorted by place.

@@ -71,6 +71,9 @@ pub struct Entity {
     pub weak: bool,
     /// Attributes, in order.
     pub attributes: Vec<Attribute>,
+    /// Other stereotypes as written (`<<red>>`): kept for printing, no meaning for grading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stereotypes: Vec<String>,
     /// Where it was declared.
     pub span: Span,
 }
@@ -86,6 +89,9 @@ pub struct Relationship {
     pub identifying: bool,
     /// Attributes of the relationship itself (`Hours` of `WORKS_ON`).
     pub attributes: Vec<Attribute>,
+    /// Other stereotypes as written: kept for printing, no meaning for grading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stereotypes: Vec<String>,
     /// Where it was declared.
     pub span: Span,
 }
@@ -121,6 +127,10 @@ pub struct Attribute {
     pub derived: bool,
     /// The parts of a composite attribute; empty for a simple attribute.
     pub parts: Vec<Attribute>,
+    /// Other stereotypes as written (`<<FK>>`, `<<unique>>`): kept for printing, no meaning for
+    /// grading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stereotypes: Vec<String>,
     /// Where it was declared.
     pub span: Span,
 }
@@ -180,6 +190,10 @@ pub struct Link {
     pub cardinality: Option<Cardinality>,
     /// The role after `: role`, needed to tell apart the sides of a recursive relationship.
     pub role: Option<String>,
+    /// The label as written when grading reads it otherwise (a letter range `(N,M)`, free text
+    /// such as `Nsupervised`): printed back as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written: Option<String>,
     /// Where it was written.
     pub span: Span,
 }

@@ -8,6 +8,24 @@
 //! Beyond PlantUML it accepts roles on links (`REL -1- E : role`), a role comment line written
 //! by the printer's renderable mode (`' role: supervisee` right before a link), and `{ }` on
 //! one line for an empty block. Colors (`#red`) are accepted and dropped.
+//!
+//! What PlantUML accepts but grading cannot use is read with a **warning**
+//! ([`parse_with_warnings`]; [`crate::check_text`] shows them):
+//!
+//! - `unknown-stereotype`: a stereotype that means nothing to grading (`<<FK>>`, `<<unique>>`, a
+//!   style class such as `<<red>>`) is kept as written in the element's `stereotypes` and
+//!   printed back; one within two edits of a known stereotype with the same first letter
+//!   (`<<multy>>`, `<<dereived>>`, `<<week>>`, `<<KEY>>`; not `<<fkey>>`) is read as that one,
+//!   and the warning says so ("did you mean `<<multi>>`?").
+//! - `style-ignored`: a `<style>` … `</style>` block or a `skinparam NAME {` … `}` block is kept
+//!   verbatim among the directives (printed back as written) and has no meaning for grading.
+//! - `letter-range`: a structural constraint with a letter for its minimum (`-(N,M)-`) is graded
+//!   with minimum 0, so the line (`=` or `-`) decides participation; a letter other than `N`/`M`
+//!   as its maximum is read as unbounded.
+//! - `free-text-label`: text where a cardinality stands (`E -Nsupervised- R`) is graded as no
+//!   label (partial, many); a role belongs after the link (`: supervised`).
+//!
+//! A label read with a caveat is kept as written in the link (`written`) and printed back so.
 
 use crate::model::{
     Attribute, Cardinality, Diagram, Disjointness, Entity, KeyKind, Link, ManyLabel, Relationship,
@@ -58,17 +76,68 @@ impl fmt::Display for ParseErrors {
 
 impl std::error::Error for ParseErrors {}
 
+/// Something PlantUML accepts that grading reads with a caveat (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ParseWarning {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// `unknown-stereotype` or `style-ignored`.
+    pub code: &'static str,
+    /// What was read and how.
+    pub message: String,
+}
+
+impl fmt::Display for ParseWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: warning[{}]: {}",
+            self.line, self.column, self.code, self.message
+        )
+    }
+}
+
 /// Parses one diagram. On failure returns every error found.
 pub fn parse(text: &str) -> Result<Diagram, ParseErrors> {
+    parse_with_warnings(text).0
+}
+
+/// Parses one diagram, also returning the warnings (in line order) about what was read with a
+/// caveat; there may be warnings whether or not there are errors.
+pub fn parse_with_warnings(text: &str) -> (Result<Diagram, ParseErrors>, Vec<ParseWarning>) {
+    let recovered = parse_recovered(text);
+    if recovered.errors.is_empty() {
+        (Ok(recovered.diagram), recovered.warnings)
+    } else {
+        (Err(ParseErrors(recovered.errors)), recovered.warnings)
+    }
+}
+
+/// What the parser read of a text, errors or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// The diagram of every line that parsed; a line with an error (and the block it opens) is
+    /// left out.
+    pub diagram: Diagram,
+    /// Every syntax error, in line order.
+    pub errors: Vec<ParseError>,
+    /// Every warning, in line order.
+    pub warnings: Vec<ParseWarning>,
+}
+
+/// Parses what it can: the page draws the rest of a diagram while one line is broken.
+pub fn parse_recovered(text: &str) -> Recovered {
     let mut parser = Parser::default();
     parser.run(text);
-    if parser.errors.is_empty() {
-        let mut diagram = parser.diagram;
-        orient_links(&mut diagram);
-        diagram.canonicalize_order();
-        Ok(diagram)
-    } else {
-        Err(ParseErrors(parser.errors))
+    let mut diagram = parser.diagram;
+    orient_links(&mut diagram);
+    diagram.canonicalize_order();
+    Recovered {
+        diagram,
+        errors: parser.errors,
+        warnings: parser.warnings,
     }
 }
 
@@ -101,6 +170,11 @@ enum Owner {
 struct Parser {
     diagram: Diagram,
     errors: Vec<ParseError>,
+    warnings: Vec<ParseWarning>,
+    /// The last link label as written, when grading reads it otherwise (`(N,M)`, free text).
+    written_label: Option<String>,
+    /// An open `<style>` or `skinparam NAME {` block: its lines so far and how it ends.
+    style_block: Option<(Vec<String>, &'static str)>,
     /// The open blocks: an owner, then the path of composite attributes inside it.
     stack: Vec<(Owner, Vec<usize>)>,
     pending_role: Option<String>,
@@ -393,6 +467,17 @@ impl Parser {
                 }
                 continue;
             }
+            if let Some((lines, end)) = self.style_block.as_mut() {
+                lines.push(raw.trim_end().to_string());
+                if trimmed == *end {
+                    let (lines, _) = self.style_block.take().unwrap_or_default();
+                    self.diagram.directives.push(lines.join("\n"));
+                }
+                continue;
+            }
+            if self.stack.is_empty() && self.opens_style_block(trimmed, number, column) {
+                continue;
+            }
             if trimmed == "@endchen" {
                 ended = true;
                 if let Some(what) = self.open_block_name() {
@@ -404,6 +489,14 @@ impl Parser {
             self.line(raw, number, indent);
         }
         let last_line = text.lines().count().max(1);
+        if let Some((lines, end)) = self.style_block.take() {
+            self.push_error(
+                last_line,
+                1,
+                format!("'{end}' closing the `{}` block", lines[0]),
+                "end of file",
+            );
+        }
         if in_block_comment {
             self.push_error(
                 last_line,
@@ -470,7 +563,7 @@ impl Parser {
             self.close_block(&line)
         } else if self.stack.is_empty() {
             if is_directive(trimmed) {
-                self.directive(number, indent, trimmed)
+                self.directive(trimmed)
             } else {
                 self.top_level(&mut line)
             }
@@ -495,17 +588,31 @@ impl Parser {
         self.pending_role = role.map(str::to_string);
     }
 
-    fn directive(&mut self, number: usize, indent: usize, trimmed: &str) -> LineResult<()> {
-        if trimmed.starts_with("skinparam ") && trimmed.ends_with('{') {
-            return Err(ParseError {
-                line: number,
-                column: indent + 1,
-                expected: "a one-line skinparam (blocks are not supported)".into(),
-                found: quote(trimmed),
-            });
-        }
+    fn directive(&mut self, trimmed: &str) -> LineResult<()> {
         self.diagram.directives.push(trimmed.to_string());
         Ok(())
+    }
+
+    /// Starts a `<style>` or `skinparam NAME {` block (kept verbatim, with a warning); whether
+    /// `trimmed` opened one.
+    fn opens_style_block(&mut self, trimmed: &str, number: usize, column: usize) -> bool {
+        let end = if trimmed == "<style>" {
+            "</style>"
+        } else if trimmed.starts_with("skinparam ") && trimmed.ends_with('{') {
+            "}"
+        } else {
+            return false;
+        };
+        self.style_block = Some((vec![trimmed.to_string()], end));
+        self.warnings.push(ParseWarning {
+            line: number,
+            column,
+            code: "style-ignored",
+            message: format!(
+                "the `{trimmed}` block sets only how PlantUML draws; it is kept as written and has no meaning for grading"
+            ),
+        });
+        true
     }
 
     fn close_block(&mut self, line: &Line) -> LineResult<()> {
@@ -590,6 +697,7 @@ impl Parser {
                     total,
                     cardinality,
                     role,
+                    written: self.written_label.take(),
                     span,
                 });
                 Ok(())
@@ -610,23 +718,68 @@ impl Parser {
         }
     }
 
-    fn cardinality(&self, line: &mut Line) -> LineResult<Option<Cardinality>> {
+    fn cardinality(&mut self, line: &mut Line) -> LineResult<Option<Cardinality>> {
+        self.written_label = None;
+        let start = line.pos;
+        let warnings = self.warnings.len();
+        let read = self.cardinality_read(line)?;
+        if self.warnings.len() > warnings {
+            // Read with a caveat: keep the label as written for printing.
+            let text: String = line.chars[start..line.pos].iter().collect();
+            self.written_label = Some(text.trim().to_string());
+        }
+        Ok(read)
+    }
+
+    fn cardinality_read(&mut self, line: &mut Line) -> LineResult<Option<Cardinality>> {
         match line.peek() {
             Some('-' | '=') => Ok(None),
             Some('(') => {
                 line.pos += 1;
                 line.skip_spaces();
                 let min_col = line.pos;
-                let min = number(line).ok_or_else(|| {
-                    line.pos = min_col;
-                    line.error("a minimum (a number) in (min,max)")
-                })?;
+                let min = match number(line) {
+                    Some(min) => min,
+                    None if matches!(line.peek(), Some(c) if c.is_alphabetic()) => {
+                        // A letter range, `(N,M)`: PlantUML draws it; grading has no number.
+                        let letter = line.name("a minimum").unwrap_or_default();
+                        self.warnings.push(ParseWarning {
+                            line: line.line,
+                            column: min_col + 1,
+                            code: "letter-range",
+                            message: format!(
+                                "the minimum `{letter}` is not a number: graded as 0, so the line (`=` total, `-` partial) decides participation; write a number to be exact"
+                            ),
+                        });
+                        0
+                    }
+                    None => {
+                        line.pos = min_col;
+                        return Err(line.error("a minimum (a number) in (min,max)"));
+                    }
+                };
                 line.skip_spaces();
                 line.expect(',')?;
                 line.skip_spaces();
                 let max = match line.peek() {
-                    Some('N' | 'n' | 'M' | 'm' | '*') => {
-                        line.pos += 1;
+                    Some(c) if c.is_alphabetic() || c == '*' => {
+                        // `N`, `M`, `*` or another letter: unbounded.
+                        let letter = if c == '*' {
+                            line.pos += 1;
+                            "*".to_string()
+                        } else {
+                            line.name("a maximum").unwrap_or_default()
+                        };
+                        if !matches!(letter.as_str(), "N" | "n" | "M" | "m" | "*") {
+                            self.warnings.push(ParseWarning {
+                                line: line.line,
+                                column: line.column() - letter.chars().count(),
+                                code: "letter-range",
+                                message: format!(
+                                    "the maximum `{letter}` is read as unbounded (like N)"
+                                ),
+                            });
+                        }
                         None
                     }
                     _ => {
@@ -660,11 +813,22 @@ impl Parser {
                     "N" | "n" => Ok(Some(Cardinality::Many(ManyLabel::N))),
                     "M" | "m" => Ok(Some(Cardinality::Many(ManyLabel::M))),
                     _ => {
-                        line.pos = start;
-                        Err(line.error_found(
-                            "a cardinality label: 1, N, M or (min,max)",
-                            format!("'{label}'"),
-                        ))
+                        // Free text where a label stands (`-Nsupervised-`): PlantUML draws it.
+                        while matches!(line.peek(), Some(c) if c != '-' && c != '=') {
+                            line.pos += 1;
+                        }
+                        let text: String = line.chars[start..line.pos].iter().collect();
+                        self.warnings.push(ParseWarning {
+                            line: line.line,
+                            column: start + 1,
+                            code: "free-text-label",
+                            message: format!(
+                                "`{}` is not a cardinality (1, N, M or (min,max)): graded as no label (partial, many); put a role after the link instead (`: {}`)",
+                                text.trim(),
+                                text.trim()
+                            ),
+                        });
+                        Ok(None)
                     }
                 }
             }
@@ -741,12 +905,13 @@ impl Parser {
 
     /// `entity ["Shown" as] CODE [<<weak>>] [#color] {`
     fn entity(&mut self, line: &mut Line, span: Span) -> LineResult<()> {
-        let (display, name, weak) = declaration_head(line, "an entity", "weak")?;
+        let (display, name, weak, stereotypes) = self.declaration_head(line, "entity", "weak")?;
         self.diagram.entities.push(Entity {
             name,
             display,
             weak,
             attributes: Vec::new(),
+            stereotypes,
             span,
         });
         self.stack
@@ -757,12 +922,14 @@ impl Parser {
 
     /// `relationship ["Shown" as] CODE [<<identifying>>] [#color] {`
     fn relationship(&mut self, line: &mut Line, span: Span) -> LineResult<()> {
-        let (display, name, identifying) = declaration_head(line, "a relationship", "identifying")?;
+        let (display, name, identifying, stereotypes) =
+            self.declaration_head(line, "relationship", "identifying")?;
         self.diagram.relationships.push(Relationship {
             name,
             display,
             identifying,
             attributes: Vec::new(),
+            stereotypes,
             span,
         });
         self.stack.push((
@@ -818,20 +985,14 @@ impl Parser {
         };
         let weak_owner = self.owner_is_weak();
         for (word, column) in line.stereotypes()? {
-            match word.as_str() {
-                "key" if weak_owner => attribute.key = KeyKind::Partial,
-                "key" => attribute.key = KeyKind::Key,
-                "partial" | "discriminator" => attribute.key = KeyKind::Partial,
-                "multi" | "multivalued" => attribute.multivalued = true,
-                "derived" => attribute.derived = true,
-                _ => return Err(ParseError {
-                    line: line.line,
-                    column,
-                    expected:
-                        "an attribute stereotype: <<key>>, <<partial>>, <<multi>> or <<derived>>"
-                            .into(),
-                    found: format!("<<{word}>>"),
-                }),
+            let known = self.known_stereotype(&word, ATTRIBUTE_STEREOTYPES, line.line, column);
+            match known.as_deref() {
+                Some("key") if weak_owner => attribute.key = KeyKind::Partial,
+                Some("key") => attribute.key = KeyKind::Key,
+                Some("partial" | "discriminator") => attribute.key = KeyKind::Partial,
+                Some("multi" | "multivalued") => attribute.multivalued = true,
+                Some(_) => attribute.derived = true,
+                None => attribute.stereotypes.push(word),
             }
         }
         line.skip_color();
@@ -849,6 +1010,58 @@ impl Parser {
             }
         }
         Ok(())
+    }
+
+    /// The known stereotype `word` stands for, among `known`: itself, or the one within two
+    /// edits of a typo (with an `unknown-stereotype` warning saying so); `None` for a stereotype
+    /// grading does not know (warned about, kept as written by the caller).
+    fn known_stereotype(
+        &mut self,
+        word: &str,
+        known: &[&str],
+        line: usize,
+        column: usize,
+    ) -> Option<String> {
+        if known.contains(&word) {
+            return Some(word.to_string());
+        }
+        let lower = word.to_lowercase();
+        let near = known
+            .iter()
+            .map(|k| {
+                let (a, b): (Vec<char>, Vec<char>) = (lower.chars().collect(), k.chars().collect());
+                (crate::matching::names::edit_distance(&a, &b), *k)
+            })
+            // A typo keeps the first letter (`<<multy>>`, `<<dereived>>`); a different word
+            // does not (`<<fkey>>` is a foreign key, not `<<key>>`).
+            .filter(|(d, k)| {
+                *d <= 2
+                    && *d < k.chars().count() / 2 + 1
+                    && lower.chars().count() >= 3
+                    && lower.chars().next() == k.chars().next()
+            })
+            .min();
+        let listed: Vec<String> = known.iter().map(|k| format!("<<{k}>>")).collect();
+        let (message, read) = match near {
+            Some((_, k)) => (
+                format!("unknown stereotype <<{word}>>, read as <<{k}>>: did you mean <<{k}>>?"),
+                Some(k.to_string()),
+            ),
+            None => (
+                format!(
+                    "stereotype <<{word}>> has no meaning for grading (known here: {}); it is kept as written",
+                    listed.join(", ")
+                ),
+                None,
+            ),
+        };
+        self.warnings.push(ParseWarning {
+            line,
+            column,
+            code: "unknown-stereotype",
+            message,
+        });
+        read
     }
 
     fn owner_is_weak(&self) -> bool {
@@ -873,29 +1086,41 @@ impl Parser {
     }
 }
 
-/// The rest of an `entity`/`relationship` line after the keyword: shown name, code, whether its
-/// one allowed stereotype (`<<weak>>`, `<<identifying>>`) is there, and the opening `{`.
-fn declaration_head(
-    line: &mut Line,
-    kind: &str,
-    stereotype: &str,
-) -> LineResult<(Option<String>, String, bool)> {
-    let noun = kind.rsplit(' ').next().unwrap_or(kind);
-    let (display, name) = line.display_and_name(&format!("the {noun}'s name"))?;
-    let mut marked = false;
-    for (word, column) in line.stereotypes()? {
-        if word != stereotype {
-            return Err(ParseError {
-                line: line.line,
-                column,
-                expected: format!("<<{stereotype}>> (the only stereotype of {kind})"),
-                found: format!("<<{word}>>"),
-            });
+/// The stereotypes grading reads on an attribute.
+const ATTRIBUTE_STEREOTYPES: &[&str] = &[
+    "key",
+    "partial",
+    "discriminator",
+    "multi",
+    "multivalued",
+    "derived",
+];
+
+/// A shown name, a code, whether the one meaningful stereotype is there, the other stereotypes.
+type Head = (Option<String>, String, bool, Vec<String>);
+
+impl Parser {
+    /// The rest of an `entity`/`relationship` line after the keyword: shown name, code, whether
+    /// its one meaningful stereotype (`<<weak>>`, `<<identifying>>`) is there, the others kept
+    /// as written (with a warning), and the opening `{`.
+    fn declaration_head(
+        &mut self,
+        line: &mut Line,
+        noun: &str,
+        stereotype: &str,
+    ) -> LineResult<Head> {
+        let (display, name) = line.display_and_name(&format!("the {noun}'s name"))?;
+        let mut marked = false;
+        let mut others = Vec::new();
+        for (word, column) in line.stereotypes()? {
+            match self.known_stereotype(&word, &[stereotype], line.line, column) {
+                Some(_) => marked = true,
+                None => others.push(word),
+            }
         }
-        marked = true;
+        block_open(line)?;
+        Ok((display, name, marked, others))
     }
-    block_open(line)?;
-    Ok((display, name, marked))
 }
 
 fn block_open(line: &mut Line) -> LineResult<()> {
@@ -962,3 +1187,6 @@ fn quote(text: &str) -> String {
         format!("'{short}'")
     }
 }
+
+#[cfg(test)]
+mod tests;

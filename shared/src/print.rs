@@ -39,6 +39,7 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
         if entity.weak {
             out.push_str(" <<weak>>");
         }
+        write_stereotypes(&mut out, &entity.stereotypes);
         out.push_str(" {\n");
         write_attributes(&mut out, &entity.attributes, 1, entity.weak);
         out.push_str("}\n");
@@ -54,6 +55,7 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
         if relationship.identifying {
             out.push_str(" <<identifying>>");
         }
+        write_stereotypes(&mut out, &relationship.stereotypes);
         out.push_str(" {\n");
         write_attributes(&mut out, &relationship.attributes, 1, false);
         out.push_str("}\n");
@@ -104,6 +106,13 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
     out
 }
 
+/// The stereotypes grading does not read, as written (`<<FK>>`).
+fn write_stereotypes(out: &mut String, stereotypes: &[String]) {
+    for s in stereotypes {
+        let _ = write!(out, " <<{s}>>");
+    }
+}
+
 fn write_declared_name(out: &mut String, display: Option<&str>, name: &str) {
     if let Some(display) = display {
         let _ = write!(out, "\"{display}\" as ");
@@ -133,6 +142,7 @@ fn write_attributes(out: &mut String, attributes: &[Attribute], depth: usize, we
         if attribute.derived {
             out.push_str(" <<derived>>");
         }
+        write_stereotypes(out, &attribute.stereotypes);
         if attribute.is_composite() {
             out.push_str(" {\n");
             write_attributes(out, &attribute.parts, depth + 1, weak);
@@ -149,7 +159,10 @@ fn write_link(out: &mut String, link: &Link, options: PrintOptions) {
         let _ = writeln!(out, "' role: {role}");
     }
     let dash = if link.total { '=' } else { '-' };
-    let label = link.cardinality.map(cardinality_label).unwrap_or_default();
+    let label = match &link.written {
+        Some(written) => written.clone(),
+        None => link.cardinality.map(cardinality_label).unwrap_or_default(),
+    };
     let _ = write!(
         out,
         "{} {dash}{label}{dash} {}",

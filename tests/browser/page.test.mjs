@@ -174,6 +174,10 @@ test('diagnostics and the drawing follow the text as it is typed', async () => {
   assert.equal(await grader.locator('svg.diagram g.edge[data-path="WORKS_FOR/EMPLOYEE"]').count(), 1);
   assert.equal(await grader.locator('svg.diagram g.node.relationship').count(), 6);
   await editor.fill(`${await company()}\nentity {\n`);
+  await grader.locator('.draw-note', { hasText: 'leaves out line' }).waitFor();
+  assert.equal(await grader.locator('svg.diagram g.node[data-path="EMPLOYEE"]').count(), 1, 'the rest is drawn');
+  // Nothing readable: the last drawing stays, and the note says so.
+  await editor.fill('entity {\n');
   await grader.locator('.draw-note', { hasText: 'last version' }).waitFor();
   assert.equal(await grader.locator('svg.diagram g.node[data-path="EMPLOYEE"]').count(), 1, 'last drawing kept');
 });
@@ -265,6 +269,24 @@ test('findings are grouped by category and selecting one highlights its element'
   await fillChecked(grader, `${partial}\n`);
   assert.equal(await grader.locator('svg.diagram .highlight').count(), 0, 'an edit clears the highlight');
   assert.equal(await grader.locator('button.finding[aria-pressed="true"]').count(), 0);
+});
+
+test('a diagram with one syntax error is still drawn, the broken line left out and named', async () => {
+  await ensurePage();
+  const text = (await company()).replace('\n  Salary\n', '\n  Salary <<key\n');
+  const line = text.split('\n').findIndex((l) => l.includes('Salary <<key')) + 1;
+  await fillChecked(grader, text);
+  await grader.locator('.diagnostics .diag.error').first().waitFor();
+  assert.match(await grader.locator('.diagnostics .diag.error .where').first().textContent(), new RegExp(`^line ${line}:`));
+  // The rest is drawn: every entity and relationship, without the broken attribute.
+  await grader.locator('svg.diagram g.node[data-path="EMPLOYEE"]').waitFor();
+  assert.ok(await grader.locator('svg.diagram g.node[data-path="WORKS_ON"]').count() === 1);
+  assert.equal(await grader.locator('svg.diagram g.node[data-path="EMPLOYEE.Salary"]').count(), 0);
+  assert.match(await grader.locator('.draw-note').textContent(), new RegExp(`leaves out line ${line} `));
+  // Fixed, the note goes and the attribute is drawn.
+  await fillChecked(grader, await company());
+  assert.equal((await grader.locator('.draw-note').textContent()).trim(), '');
+  assert.equal(await grader.locator('svg.diagram g.node[data-path="EMPLOYEE.Salary"]').count(), 1);
 });
 
 test('selecting a finding highlights the requirement sentence it comes from', async () => {

@@ -3,5 +3,6 @@
 //! former test file; run one with `cargo test -p <crate> --test integration MODULE::`.
 
 mod architecture;
+mod corpus;
 mod plantuml_render;
 mod roundtrip;

@@ -13,7 +13,8 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::path::PathBuf;
 use std::process::Command;
 
-fn find_jar() -> Option<PathBuf> {
+/// The PlantUML jar, if there is one.
+pub fn find_jar() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("EERD_PLANTUML_JAR") {
         return Some(PathBuf::from(path));
     }
@@ -25,7 +26,8 @@ fn find_jar() -> Option<PathBuf> {
         .find(|p| p.extension().is_some_and(|e| e == "jar"))
 }
 
-fn unavailable(why: &str) {
+/// Says why the PlantUML check cannot run (failing under CI).
+pub fn unavailable(why: &str) {
     assert!(
         std::env::var_os("CI").is_none(),
         "PlantUML render check cannot run under CI: {why}"

@@ -70,8 +70,8 @@ fn index_ids(path: &Path) -> Result<Vec<String>> {
 }
 
 /// Reads the assignment library in `dir`: the ids of `index.json` if it exists, else every
-/// folder holding a `reference.puml`. Each reference must parse and lint without errors; every
-/// problem names its file (and line).
+/// folder holding a `reference.puml`. Each reference must parse without errors or parser
+/// warnings and lint without errors; every problem names its file (and line).
 pub fn load_library(dir: &Path) -> Result<Vec<Assignment>> {
     if !dir.is_dir() {
         bail!(
@@ -103,7 +103,8 @@ pub fn load_library(dir: &Path) -> Result<Vec<Assignment>> {
         let file = dir.join(&id).join("reference.puml");
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("cannot read {} (assignment {id})", file.display()))?;
-        let reference = eerd::parse(&text).map_err(|errors| {
+        let (parsed, warnings) = eerd::parse_with_warnings(&text);
+        let reference = parsed.map_err(|errors| {
             let lines: Vec<String> = errors
                 .0
                 .iter()
@@ -111,6 +112,15 @@ pub fn load_library(dir: &Path) -> Result<Vec<Assignment>> {
                 .collect();
             anyhow!("{}", lines.join("\n"))
         })?;
+        // A reference is the truth every variant is graded against: nothing in it may be read
+        // with a caveat (a typo'd stereotype read as the known one, a letter range).
+        if !warnings.is_empty() {
+            let lines: Vec<String> = warnings
+                .iter()
+                .map(|w| format!("{}:{w}", file.display()))
+                .collect();
+            bail!("{}", lines.join("\n"));
+        }
         let problems: Vec<String> = eerd::lint(&reference)
             .into_iter()
             .filter(|d| d.severity == eerd::Severity::Error)

@@ -54,18 +54,32 @@ fn check_reports_file_line_column_and_exits_1() {
 fn check_json_output() {
     let bad = temp_file(
         "syntax.puml",
-        b"@startchen\nentity A {\n  X <<nope>>\n}\n@endchen\n",
+        b"@startchen\nentity A {\n  X <<nope\n}\n@endchen\n",
     );
     let out = eerd(&["check", "--json", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let d = &reports[0]["diagnostics"][0];
     assert_eq!(reports[0]["ok"], false);
-    assert_eq!(
-        (d["line"].as_u64(), d["column"].as_u64()),
-        (Some(3), Some(5))
-    );
+    assert_eq!(d["line"].as_u64(), Some(3));
     assert_eq!(d["code"], "syntax");
+}
+
+#[test]
+fn unknown_stereotypes_warn_and_deny_warnings_fails_on_them() {
+    let file = temp_file(
+        "warned.puml",
+        b"@startchen\nentity A {\n  X <<key>> <<FK>>\n}\n@endchen\n",
+    );
+    let out = eerd(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(":3:13: warning[unknown-stereotype]: stereotype <<FK>>"),
+        "{stdout}"
+    );
+    let strict = eerd(&["check", "--deny-warnings", file.to_str().unwrap()]);
+    assert_eq!(strict.status.code(), Some(1));
 }
 
 #[test]

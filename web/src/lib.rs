@@ -49,8 +49,9 @@ pub fn check(text: &str) -> String {
     serde_json::to_string(&eerd::check_text(text)).unwrap_or_else(|_| "[]".to_string())
 }
 
-/// Lays out `text`'s diagram: JSON `{"ok": true, "drawing": {width, height, nodes, edges}}`, or
-/// `{"ok": false}` when it does not parse.
+/// Lays out `text`'s diagram: JSON `{"ok": true, "drawing": {width, height, nodes, edges},
+/// "error_lines": [...]}` — with syntax errors, the drawing of every line that parsed and the
+/// lines left out — or `{"ok": false, "error_lines": [...]}` when nothing could be read.
 #[wasm_bindgen]
 pub fn draw(text: &str) -> String {
     #[derive(Serialize)]
@@ -58,17 +59,25 @@ pub fn draw(text: &str) -> String {
         ok: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         drawing: Option<Drawing>,
+        error_lines: Vec<usize>,
     }
-    match eerd::parse(text) {
-        Ok(diagram) => json(&Out {
-            ok: true,
-            drawing: Some(draw::draw(&diagram)),
-        }),
-        Err(_) => json(&Out {
+    let recovered = eerd::parse::parse_recovered(text);
+    let mut error_lines: Vec<usize> = recovered.errors.iter().map(|e| e.line).collect();
+    error_lines.dedup();
+    let d = &recovered.diagram;
+    let empty = d.entities.is_empty() && d.relationships.is_empty() && d.links.is_empty();
+    if empty && !error_lines.is_empty() {
+        return json(&Out {
             ok: false,
             drawing: None,
-        }),
+            error_lines,
+        });
     }
+    json(&Out {
+        ok: true,
+        drawing: Some(draw::draw(d)),
+        error_lines,
+    })
 }
 
 fn parse_named(what: &str, text: &str) -> Result<eerd::Diagram, String> {
@@ -364,11 +373,20 @@ mod tests {
     }
 
     #[test]
-    fn draw_reports_unparsable_text() {
+    fn draw_reports_unparsable_text_and_draws_the_rest() {
         assert_eq!(
             super::draw("@startchen\nentity {\n@endchen\n"),
-            "{\"ok\":false}"
+            "{\"ok\":false,\"error_lines\":[2,3]}"
         );
         assert!(super::draw("@startchen\nentity A {\n}\n@endchen\n").starts_with("{\"ok\":true"));
+        // One broken line: the rest is drawn, the line named.
+        let out: serde_json::Value = serde_json::from_str(&super::draw(
+            "@startchen\nentity A {\n  x <<key\n}\nentity B {\n}\n@endchen\n",
+        ))
+        .unwrap();
+        assert_eq!(out["ok"], true);
+        assert_eq!(out["error_lines"], serde_json::json!([3]));
+        let nodes = out["drawing"]["nodes"].as_array().unwrap();
+        assert!(nodes.iter().any(|n| n["path"] == "B"), "{out}");
     }
 }

@@ -301,7 +301,10 @@ export class EerdGrader extends HTMLElement {
       drawDiagram(this.el.svg, drawn.drawing);
       const n = drawn.drawing.nodes;
       this.el.svg.setAttribute('aria-label', `Drawing of your diagram: ${n.filter((x) => x.kind === 'entity').length} entity types, ${n.filter((x) => x.kind === 'relationship').length} relationship types, ${n.filter((x) => x.kind === 'attribute').length} attributes`);
-      this.el.drawNote.textContent = '';
+      const broken = drawn.error_lines || [];
+      this.el.drawNote.textContent = broken.length
+        ? `The drawing leaves out line${broken.length === 1 ? '' : 's'} ${broken.join(', ')} (syntax error${broken.length === 1 ? '' : 's'}, listed under Checks).`
+        : '';
       this.drawn = true;
     } else {
       this.el.drawNote.textContent = this.drawn

@@ -308,7 +308,7 @@ fn word_agreement(a: &[&str], b: &[&str], short_tail: bool) -> (f64, NameEvidenc
     (score, evidence)
 }
 
-fn edit_distance(a: &[char], b: &[char]) -> usize {
+pub(crate) fn edit_distance(a: &[char], b: &[char]) -> usize {
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut current = vec![i + 1];

@@ -515,6 +515,9 @@ fn ratio(c: Option<Cardinality>) -> Option<bool> {
 
 /// The pair of links in the other style, when it says exactly the same.
 fn restyled(a: &Link, b: &Link) -> Option<(Link, Link)> {
+    if a.written.is_some() || b.written.is_some() {
+        return None; // a label read with a caveat has no exact other style
+    }
     let mut a2 = a.clone();
     let mut b2 = b.clone();
     if let (Some(ra), Some(rb)) = (ratio(a.cardinality), ratio(b.cardinality)) {

@@ -44,6 +44,8 @@ fn change_side(m: &mut Mutator<'_>, link: &Link, change: impl FnOnce(&mut Link))
     let before = m.student.links[index].clone();
     let old = constraints(&m.student, &link.relationship);
     change(&mut m.student.links[index]);
+    // A changed label is printed from its new value, not as the reference wrote it.
+    m.student.links[index].written = None;
     if constraints(&m.student, &link.relationship) == old {
         m.student.links[index] = before;
         return false;

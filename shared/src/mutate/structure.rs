@@ -314,6 +314,7 @@ pub(super) fn binary_made_ternary(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
                 total: false,
                 cardinality,
                 role: None,
+                written: None,
                 span: Default::default(),
             },
         );

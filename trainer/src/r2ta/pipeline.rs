@@ -935,3 +935,31 @@ impl Pipeline {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn every_repository_pipeline_config_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                PipelineConfig::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "{n} configs");
+        let synthetic = PipelineConfig::load(&dir.join("synthetic.toml")).unwrap();
+        assert_eq!(synthetic.data.synthetic, 1500);
+        assert_eq!(
+            PipelineConfig::load(&dir.join("default.toml"))
+                .unwrap()
+                .data
+                .synthetic,
+            0
+        );
+    }
+}
