@@ -9,7 +9,7 @@
 //!   (entity, relationship and attribute names, labels) and the same number of underlined key
 //!   texts as its input.
 
-use super::plantuml_render::{find_jar, unavailable};
+use super::plantuml_render::{find_jar, render_svgs, unavailable};
 use eerd::{parse_with_warnings, print_with, PrintOptions};
 use eerd_e2e::corpus_files;
 use std::collections::BTreeMap;
@@ -95,14 +95,7 @@ fn drawn(svg: &str) -> (Vec<String>, usize) {
 /// Renders every `.puml` of `dir` into `dir/out`; the files PlantUML reported errors for.
 fn render(jar: &Path, dir: &Path) -> Vec<String> {
     std::fs::create_dir_all(dir.join("out")).unwrap();
-    let output = Command::new("java")
-        .args(["-Djava.awt.headless=true", "-jar"])
-        .arg(jar)
-        .args(["-tsvg", "-stdrpt:1", "-o"])
-        .arg(dir.join("out"))
-        .arg(dir)
-        .output()
-        .expect("java runs");
+    let output = render_svgs(jar, dir);
     let mut rejected: Vec<String> = String::from_utf8_lossy(&output.stderr)
         .lines()
         .filter_map(|l| l.strip_prefix("Error line "))

@@ -10,7 +10,7 @@ use eerd::{parse, print_with, PrintOptions};
 use eerd_e2e::{format_sample, puml_files, repo_root, strategies};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The PlantUML jar, if there is one.
@@ -33,6 +33,19 @@ pub fn unavailable(why: &str) {
         "PlantUML render check cannot run under CI: {why}"
     );
     eprintln!("skipped: {why} (run .ci/run or set EERD_PLANTUML_JAR)");
+}
+
+/// Renders every `.puml` file of `dir` to SVG in `dir/out` with PlantUML (`-stdrpt:1`: one
+/// `Error line N in file: F` line per rejected file on stderr).
+pub fn render_svgs(jar: &Path, dir: &Path) -> std::process::Output {
+    Command::new("java")
+        .args(["-Djava.awt.headless=true", "-jar"])
+        .arg(jar)
+        .args(["-tsvg", "-stdrpt:1", "-o"])
+        .arg(dir.join("out"))
+        .arg(dir)
+        .output()
+        .expect("java runs")
 }
 
 #[test]
@@ -85,14 +98,7 @@ fn printed_diagrams_render_in_plantuml() {
             .current();
         write(format!("generated_{i:03}"), print_with(&diagram, options));
     }
-    let output = Command::new("java")
-        .args(["-Djava.awt.headless=true", "-jar"])
-        .arg(&jar)
-        .args(["-tsvg", "-stdrpt:1", "-o"])
-        .arg(dir.join("out"))
-        .arg(&dir)
-        .output()
-        .expect("java runs");
+    let output = render_svgs(&jar, &dir);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let errors: Vec<&str> = stderr
         .lines()

@@ -200,27 +200,21 @@ pub struct Words {
 impl Words {
     /// The word kinds of `table`, without the words in `exclude` (lower case).
     pub fn from_table(table: &SemanticTable, exclude: &BTreeSet<String>) -> Result<Words> {
-        let plausible = |w: &&str| (4..=11).contains(&w.len()) && !exclude.contains(*w);
-        let mut entities: BTreeSet<String> = BTreeSet::new();
-        for kind in ENTITY_KINDS {
-            entities.extend(
-                table
-                    .kinds_of(kind)
-                    .into_iter()
-                    .filter(plausible)
-                    .map(str::to_string),
-            );
-        }
-        let mut attributes: BTreeSet<String> = BTreeSet::new();
-        for kind in ATTRIBUTE_KINDS {
-            attributes.extend(
-                table
-                    .kinds_of(kind)
-                    .into_iter()
-                    .filter(plausible)
-                    .map(str::to_string),
-            );
-        }
+        // Plausible words (4 to 11 letters) of any of `kinds`, none of them excluded.
+        let words_of = |kinds: &[&str]| -> Vec<String> {
+            let mut out: BTreeSet<String> = BTreeSet::new();
+            for kind in kinds {
+                out.extend(
+                    table
+                        .kinds_of(kind)
+                        .into_iter()
+                        .filter(|w| (4..=11).contains(&w.len()) && !exclude.contains(*w))
+                        .map(str::to_string),
+                );
+            }
+            out.into_iter().collect()
+        };
+        let (entities, attributes) = (words_of(ENTITY_KINDS), words_of(ATTRIBUTE_KINDS));
         if entities.len() < 50 || attributes.len() < 20 {
             bail!(
                 "the semantic table gave too few words for generated assignments ({} entity, {} attribute words)",
@@ -229,8 +223,8 @@ impl Words {
             );
         }
         Ok(Words {
-            entities: entities.into_iter().collect(),
-            attributes: attributes.into_iter().collect(),
+            entities,
+            attributes,
         })
     }
 
