@@ -213,6 +213,7 @@ pub fn diagram() -> impl Strategy<Value = Diagram> {
                     links,
                     specializations,
                     unions,
+                    comments: Vec::new(),
                 };
                 let mut seen = std::collections::HashSet::new();
                 diagram

@@ -45,6 +45,9 @@ pub fn same_name(a: &str, b: &str) -> bool {
 pub struct Diagram {
     /// The name after `@startchen`, if any.
     pub name: Option<String>,
+    /// Comments after the last element, before `@endchen`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<String>,
     /// PlantUML layout and style lines kept verbatim (`skinparam …`, `left to right direction`,
     /// `title …`); they do not change the diagram's meaning.
     pub directives: Vec<String>,
@@ -74,6 +77,14 @@ pub struct Entity {
     /// Other stereotypes as written (`<<red>>`): kept for printing, no meaning for grading.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stereotypes: Vec<String>,
+    /// The comments (`' …` lines and `/' … '/` blocks, as written) right before it: kept for
+    /// printing, no meaning for grading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<String>,
+    /// The PlantUML colour as written (`#lightblue;line:blue`): kept for printing, no meaning
+    /// for grading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
     /// Where it was declared.
     pub span: Span,
 }
@@ -92,6 +103,14 @@ pub struct Relationship {
     /// Other stereotypes as written: kept for printing, no meaning for grading.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stereotypes: Vec<String>,
+    /// The comments (`' …` lines and `/' … '/` blocks, as written) right before it: kept for
+    /// printing, no meaning for grading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<String>,
+    /// The PlantUML colour as written (`#lightblue;line:blue`): kept for printing, no meaning
+    /// for grading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
     /// Where it was declared.
     pub span: Span,
 }
@@ -131,6 +150,14 @@ pub struct Attribute {
     /// grading.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stereotypes: Vec<String>,
+    /// The comments (`' …` lines and `/' … '/` blocks, as written) right before it: kept for
+    /// printing, no meaning for grading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<String>,
+    /// The PlantUML colour as written (`#lightblue;line:blue`): kept for printing, no meaning
+    /// for grading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
     /// Where it was declared.
     pub span: Span,
 }
@@ -194,6 +221,14 @@ pub struct Link {
     /// such as `Nsupervised`): printed back as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written: Option<String>,
+    /// The comments (`' …` lines and `/' … '/` blocks, as written) right before it: kept for
+    /// printing, no meaning for grading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<String>,
+    /// The PlantUML colour as written (`#lightblue;line:blue`): kept for printing, no meaning
+    /// for grading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
     /// Where it was written.
     pub span: Span,
 }
@@ -222,6 +257,14 @@ pub struct Specialization {
     pub disjointness: Option<Disjointness>,
     /// `=>=`: total specialization; `->-`: partial.
     pub total: bool,
+    /// The comments (`' …` lines and `/' … '/` blocks, as written) right before it: kept for
+    /// printing, no meaning for grading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<String>,
+    /// The PlantUML colour as written (`#lightblue;line:blue`): kept for printing, no meaning
+    /// for grading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
     /// Where it was written.
     pub span: Span,
 }
@@ -235,6 +278,14 @@ pub struct UnionType {
     pub superclasses: Vec<String>,
     /// `=>=`: total category; `->-`: partial.
     pub total: bool,
+    /// The comments (`' …` lines and `/' … '/` blocks, as written) right before it: kept for
+    /// printing, no meaning for grading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<String>,
+    /// The PlantUML colour as written (`#lightblue;line:blue`): kept for printing, no meaning
+    /// for grading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
     /// Where it was written.
     pub span: Span,
 }

@@ -7,7 +7,9 @@
 //!
 //! Beyond PlantUML it accepts roles on links (`REL -1- E : role`), a role comment line written
 //! by the printer's renderable mode (`' role: supervisee` right before a link), and `{ }` on
-//! one line for an empty block. Colors (`#red`) are accepted and dropped.
+//! one line for an empty block. Colours (`#red`, `#lightblue;line:blue`) on entities,
+//! relationships, attributes, links, specializations and unions are kept as written and printed
+//! back; they have no meaning for grading.
 //!
 //! What PlantUML accepts but grading cannot use is read with a **warning**
 //! ([`parse_with_warnings`]; [`crate::check_text`] shows them):
@@ -26,6 +28,9 @@
 //!   label (partial, many); a role belongs after the link (`: supervised`).
 //!
 //! A label read with a caveat is kept as written in the link (`written`) and printed back so.
+//! Comments (`'` lines, `/' … '/` blocks) are kept with the element that follows them (or at the
+//! end of the diagram) and printed back before it; `' role: x` right before a link is that
+//! link's role.
 
 use crate::model::{
     Attribute, Cardinality, Diagram, Disjointness, Entity, KeyKind, Link, ManyLabel, Relationship,
@@ -178,6 +183,10 @@ struct Parser {
     /// The open blocks: an owner, then the path of composite attributes inside it.
     stack: Vec<(Owner, Vec<usize>)>,
     pending_role: Option<String>,
+    /// Comments read since the last element (each a `'` line or a whole `/' … '/` block).
+    pending_comments: Vec<String>,
+    /// An open `/' … '/` block comment's lines.
+    block_comment: Option<Vec<String>>,
 }
 
 /// A cursor over one line's characters.
@@ -370,15 +379,18 @@ impl Line {
         }
     }
 
-    /// An optional PlantUML color (`#red`, `#A0B0C0`), dropped.
-    fn skip_color(&mut self) {
+    /// An optional PlantUML colour (`#red`, `#A0B0C0`, `#lightblue;line:blue`), as written.
+    fn color(&mut self) -> Option<String> {
         self.skip_spaces();
-        if self.eat('#') {
-            while matches!(self.peek(), Some(c) if c.is_alphanumeric() || c == '/' || c == '-' || c == '_' || c == '.' || c == ';' || c == ':')
-            {
-                self.pos += 1;
-            }
+        let start = self.pos;
+        if !self.eat('#') {
+            return None;
         }
+        while matches!(self.peek(), Some(c) if c.is_alphanumeric() || c == '/' || c == '-' || c == '_' || c == '.' || c == ';' || c == ':' || c == '#')
+        {
+            self.pos += 1;
+        }
+        Some(self.chars[start..self.pos].iter().collect())
     }
 
     fn expect_end(&mut self) -> LineResult<()> {
@@ -431,13 +443,27 @@ impl Parser {
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
             let trimmed = raw.trim();
             if in_block_comment {
+                if let Some(lines) = self.block_comment.as_mut() {
+                    lines.push(raw.trim_end().to_string());
+                }
                 if trimmed.ends_with("'/") {
                     in_block_comment = false;
+                    if let Some(lines) = self.block_comment.take() {
+                        self.pending_comments.push(lines.join("\n"));
+                    }
                 }
                 continue;
             }
             if let Some(comment) = trimmed.strip_prefix("/'") {
                 in_block_comment = !comment.ends_with("'/");
+                // Kept between @startchen and @endchen (as written, the first line trimmed).
+                if started && !ended {
+                    if in_block_comment {
+                        self.block_comment = Some(vec![trimmed.to_string()]);
+                    } else {
+                        self.pending_comments.push(trimmed.to_string());
+                    }
+                }
                 continue;
             }
             if trimmed.is_empty() {
@@ -480,6 +506,7 @@ impl Parser {
             }
             if trimmed == "@endchen" {
                 ended = true;
+                self.diagram.comments = self.take_comments();
                 if let Some(what) = self.open_block_name() {
                     self.push_error(number, column, format!("'}}' closing {what}"), "@endchen");
                     self.stack.clear();
@@ -579,17 +606,32 @@ impl Parser {
         self.pending_role = None;
     }
 
+    /// A `'` comment line: a role for the next link (`' role: supervisee`, the printer's
+    /// renderable form), else kept for the next element.
     fn comment(&mut self, comment: &str) {
         let role = comment
             .trim()
             .strip_prefix("role:")
             .map(str::trim)
             .filter(|r| !r.is_empty() && r.chars().all(is_name_char));
-        self.pending_role = role.map(str::to_string);
+        match role {
+            Some(role) => self.pending_role = Some(role.to_string()),
+            None => self.pending_comments.push(format!("'{comment}")),
+        }
+    }
+
+    /// The comments read since the last element, for the element being made.
+    fn take_comments(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.pending_comments)
     }
 
     fn directive(&mut self, trimmed: &str) -> LineResult<()> {
-        self.diagram.directives.push(trimmed.to_string());
+        let mut text = self.take_comments().join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(trimmed);
+        self.diagram.directives.push(text);
         Ok(())
     }
 
@@ -665,13 +707,16 @@ impl Parser {
                 self.link_end(line, first)?;
                 line.skip_spaces();
                 let superclass = line.name("the superclass's name")?;
-                line.skip_color();
+                let color = line.color();
                 line.expect_end()?;
                 self.diagram.specializations.push(Specialization {
                     superclass,
                     subclasses: vec![left],
                     disjointness: None,
                     total,
+                    comments: std::mem::take(&mut self.pending_comments),
+
+                    color,
                     span,
                 });
                 Ok(())
@@ -688,7 +733,7 @@ impl Parser {
                     line.skip_spaces();
                     role = Some(line.name("a role name")?);
                 }
-                line.skip_color();
+                let color = line.color();
                 line.expect_end()?;
                 let role = role.or_else(|| self.pending_role.take());
                 self.diagram.links.push(Link {
@@ -698,6 +743,9 @@ impl Parser {
                     cardinality,
                     role,
                     written: self.written_label.take(),
+                    comments: std::mem::take(&mut self.pending_comments),
+
+                    color,
                     span,
                 });
                 Ok(())
@@ -858,13 +906,16 @@ impl Parser {
             _ => None,
         };
         let Some(kind) = kind else {
-            line.skip_color();
+            let color = line.color();
             line.expect_end()?;
             self.diagram.specializations.push(Specialization {
                 superclass,
                 subclasses: vec![word],
                 disjointness: None,
                 total,
+                comments: std::mem::take(&mut self.pending_comments),
+
+                color,
                 span,
             });
             return Ok(());
@@ -883,7 +934,7 @@ impl Parser {
             }
             return Err(line.error("',' or '}'"));
         }
-        line.skip_color();
+        let color = line.color();
         line.expect_end()?;
         match kind {
             Some(disjointness) => self.diagram.specializations.push(Specialization {
@@ -891,12 +942,18 @@ impl Parser {
                 subclasses: names,
                 disjointness: Some(disjointness),
                 total,
+                comments: std::mem::take(&mut self.pending_comments),
+
+                color,
                 span,
             }),
             None => self.diagram.unions.push(UnionType {
                 category: superclass,
                 superclasses: names,
                 total,
+                comments: std::mem::take(&mut self.pending_comments),
+
+                color,
                 span,
             }),
         }
@@ -905,13 +962,16 @@ impl Parser {
 
     /// `entity ["Shown" as] CODE [<<weak>>] [#color] {`
     fn entity(&mut self, line: &mut Line, span: Span) -> LineResult<()> {
-        let (display, name, weak, stereotypes) = self.declaration_head(line, "entity", "weak")?;
+        let head = self.declaration_head(line, "entity", "weak")?;
         self.diagram.entities.push(Entity {
-            name,
-            display,
-            weak,
+            name: head.name,
+            display: head.display,
+            weak: head.marked,
             attributes: Vec::new(),
-            stereotypes,
+            stereotypes: head.stereotypes,
+            comments: std::mem::take(&mut self.pending_comments),
+
+            color: head.color,
             span,
         });
         self.stack
@@ -922,14 +982,16 @@ impl Parser {
 
     /// `relationship ["Shown" as] CODE [<<identifying>>] [#color] {`
     fn relationship(&mut self, line: &mut Line, span: Span) -> LineResult<()> {
-        let (display, name, identifying, stereotypes) =
-            self.declaration_head(line, "relationship", "identifying")?;
+        let head = self.declaration_head(line, "relationship", "identifying")?;
         self.diagram.relationships.push(Relationship {
-            name,
-            display,
-            identifying,
+            name: head.name,
+            display: head.display,
+            identifying: head.marked,
             attributes: Vec::new(),
-            stereotypes,
+            stereotypes: head.stereotypes,
+            comments: std::mem::take(&mut self.pending_comments),
+
+            color: head.color,
             span,
         });
         self.stack.push((
@@ -980,6 +1042,7 @@ impl Parser {
             name,
             display,
             data_type,
+            comments: std::mem::take(&mut self.pending_comments),
             span,
             ..Attribute::default()
         };
@@ -995,7 +1058,7 @@ impl Parser {
                 None => attribute.stereotypes.push(word),
             }
         }
-        line.skip_color();
+        attribute.color = line.color();
         line.skip_spaces();
         let composite = line.eat('{');
         let empty_composite = composite && {
@@ -1096,8 +1159,15 @@ const ATTRIBUTE_STEREOTYPES: &[&str] = &[
     "derived",
 ];
 
-/// A shown name, a code, whether the one meaningful stereotype is there, the other stereotypes.
-type Head = (Option<String>, String, bool, Vec<String>);
+/// A declaration line read: its shown name, code, whether the one meaningful stereotype is
+/// there, the other stereotypes and the colour.
+struct Head {
+    display: Option<String>,
+    name: String,
+    marked: bool,
+    stereotypes: Vec<String>,
+    color: Option<String>,
+}
 
 impl Parser {
     /// The rest of an `entity`/`relationship` line after the keyword: shown name, code, whether
@@ -1118,13 +1188,20 @@ impl Parser {
                 None => others.push(word),
             }
         }
-        block_open(line)?;
-        Ok((display, name, marked, others))
+        let color = block_open(line)?;
+        Ok(Head {
+            display,
+            name,
+            marked,
+            stereotypes: others,
+            color,
+        })
     }
 }
 
-fn block_open(line: &mut Line) -> LineResult<()> {
-    line.skip_color();
+/// The colour and the opening `{` of a declaration (`{ }` on the line closes it at once).
+fn block_open(line: &mut Line) -> LineResult<Option<String>> {
+    let color = line.color();
     line.skip_spaces();
     if !line.eat('{') {
         return Err(line.error("'{' opening the block (PlantUML needs it, even when empty)"));
@@ -1136,9 +1213,10 @@ fn block_open(line: &mut Line) -> LineResult<()> {
         line.pos += 1;
         line.expect_end()?;
         line.pos = save;
-        return Ok(());
+        return Ok(color);
     }
-    line.expect_end()
+    line.expect_end()?;
+    Ok(color)
 }
 
 /// An attribute's name (words joined by single spaces, as PlantUML allows) and `: TYPE`.

@@ -34,18 +34,21 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
         out.push('\n');
     }
     for entity in &diagram.entities {
+        write_comments(&mut out, &entity.comments, 0);
         out.push_str("entity ");
         write_declared_name(&mut out, entity.display.as_deref(), &entity.name);
         if entity.weak {
             out.push_str(" <<weak>>");
         }
         write_stereotypes(&mut out, &entity.stereotypes);
+        write_color(&mut out, &entity.color);
         out.push_str(" {\n");
         write_attributes(&mut out, &entity.attributes, 1, entity.weak);
         out.push_str("}\n");
     }
     let mut printed = vec![false; diagram.links.len()];
     for relationship in &diagram.relationships {
+        write_comments(&mut out, &relationship.comments, 0);
         out.push_str("relationship ");
         write_declared_name(
             &mut out,
@@ -56,6 +59,7 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
             out.push_str(" <<identifying>>");
         }
         write_stereotypes(&mut out, &relationship.stereotypes);
+        write_color(&mut out, &relationship.color);
         out.push_str(" {\n");
         write_attributes(&mut out, &relationship.attributes, 1, false);
         out.push_str("}\n");
@@ -72,11 +76,14 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
         }
     }
     for spec in &diagram.specializations {
+        write_comments(&mut out, &spec.comments, 0);
         let arrow = if spec.total { "=>=" } else { "->-" };
         match spec.disjointness {
             None => {
                 for sub in &spec.subclasses {
-                    let _ = writeln!(out, "{} {arrow} {sub}", spec.superclass);
+                    let _ = write!(out, "{} {arrow} {sub}", spec.superclass);
+                    write_color(&mut out, &spec.color);
+                    out.push('\n');
                 }
             }
             Some(d) => {
@@ -84,26 +91,49 @@ pub fn print_with(diagram: &Diagram, options: PrintOptions) -> String {
                     Disjointness::Disjoint => 'd',
                     Disjointness::Overlapping => 'o',
                 };
-                let _ = writeln!(
+                let _ = write!(
                     out,
                     "{} {arrow} {symbol} {{ {} }}",
                     spec.superclass,
                     spec.subclasses.join(", ")
                 );
+                write_color(&mut out, &spec.color);
+                out.push('\n');
             }
         }
     }
     for union in &diagram.unions {
+        write_comments(&mut out, &union.comments, 0);
         let arrow = if union.total { "=>=" } else { "->-" };
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{} {arrow} U {{ {} }}",
             union.category,
             union.superclasses.join(", ")
         );
+        write_color(&mut out, &union.color);
+        out.push('\n');
     }
+    write_comments(&mut out, &diagram.comments, 0);
     out.push_str("@endchen\n");
     out
+}
+
+/// Comments as written, each on its own line(s) at `depth` (a block comment's later lines as
+/// they were).
+fn write_comments(out: &mut String, comments: &[String], depth: usize) {
+    for comment in comments {
+        out.push_str(&"  ".repeat(depth));
+        out.push_str(comment);
+        out.push('\n');
+    }
+}
+
+/// A colour as written (`#lightblue;line:blue`), if any.
+fn write_color(out: &mut String, color: &Option<String>) {
+    if let Some(color) = color {
+        let _ = write!(out, " {color}");
+    }
 }
 
 /// The stereotypes grading does not read, as written (`<<FK>>`).
@@ -125,6 +155,7 @@ fn write_declared_name(out: &mut String, display: Option<&str>, name: &str) {
 /// the parser reads `<<key>>` there as the partial key.
 fn write_attributes(out: &mut String, attributes: &[Attribute], depth: usize, weak: bool) {
     for attribute in attributes {
+        write_comments(out, &attribute.comments, depth);
         out.push_str(&"  ".repeat(depth));
         write_declared_name(out, attribute.display.as_deref(), &attribute.name);
         if let Some(data_type) = &attribute.data_type {
@@ -143,6 +174,7 @@ fn write_attributes(out: &mut String, attributes: &[Attribute], depth: usize, we
             out.push_str(" <<derived>>");
         }
         write_stereotypes(out, &attribute.stereotypes);
+        write_color(out, &attribute.color);
         if attribute.is_composite() {
             out.push_str(" {\n");
             write_attributes(out, &attribute.parts, depth + 1, weak);
@@ -155,6 +187,7 @@ fn write_attributes(out: &mut String, attributes: &[Attribute], depth: usize, we
 }
 
 fn write_link(out: &mut String, link: &Link, options: PrintOptions) {
+    write_comments(out, &link.comments, 0);
     if let (Some(role), true) = (&link.role, options.roles_as_comments) {
         let _ = writeln!(out, "' role: {role}");
     }
@@ -171,6 +204,7 @@ fn write_link(out: &mut String, link: &Link, options: PrintOptions) {
     if let (Some(role), false) = (&link.role, options.roles_as_comments) {
         let _ = write!(out, " : {role}");
     }
+    write_color(out, &link.color);
     out.push('\n');
 }
 

@@ -278,3 +278,35 @@ fn single_mistakes_are_found() {
         "found {found} of {labels}"
     );
 }
+
+#[test]
+fn colours_and_unknown_stereotypes_change_no_grade() {
+    let reference = include_str!("../../static/assignments/company/reference.puml");
+    let coloured = reference
+        .replace(
+            "entity EMPLOYEE {",
+            "entity EMPLOYEE <<red>> #lightblue;line:blue {",
+        )
+        .replace("  Salary\n", "  Salary <<FK>> #lime\n")
+        .replace("relationship WORKS_ON {", "relationship WORKS_ON #pink {")
+        .replace("WORKS_ON =N= EMPLOYEE", "WORKS_ON =N= EMPLOYEE #red")
+        .replace(
+            "SUPERVISION -1- EMPLOYEE : supervisor",
+            "SUPERVISION -1- EMPLOYEE : supervisor #line:green",
+        );
+    assert_ne!(coloured, reference);
+    let (parsed, warnings) = eerd::parse_with_warnings(&coloured);
+    let student = parsed.unwrap();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert_eq!(
+        student.entities[0].color.as_deref(),
+        Some("#lightblue;line:blue")
+    );
+    // Printed back as written, and read back the same.
+    let printed = eerd::print(&student);
+    assert!(printed.contains("  Salary <<FK>> #lime\n"), "{printed}");
+    assert!(printed.contains("SUPERVISION -1- EMPLOYEE : supervisor #line:green\n"));
+    assert_eq!(eerd::parse(&printed).unwrap(), student);
+    let findings = RulesGrader::default().findings(&eerd::parse(reference).unwrap(), &student);
+    assert!(findings.is_empty(), "{findings:?}");
+}

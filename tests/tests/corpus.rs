@@ -4,6 +4,7 @@
 //!
 //! - Every diagram PlantUML 1.2026.8 accepts parses (warnings allowed), and the parser never
 //!   panics on the others.
+//! - `fmt` keeps every comment and colour, reads back to the same diagram and is idempotent.
 //! - With PlantUML (as in `plantuml_render`): it accepts exactly the files not listed in
 //!   [`REJECTED_BY_PLANTUML`], it accepts every `fmt` output, and each output draws the same texts
 //!   (entity, relationship and attribute names, labels) and the same number of underlined key
@@ -29,6 +30,67 @@ fn number(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().chars().take(3).collect())
         .unwrap_or_default()
+}
+
+/// The colours (`#lime;line:green`) written on the lines of `text`, sorted.
+fn colours(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('\''))
+        .flat_map(|l| l.split_whitespace())
+        .filter(|w| w.starts_with('#') && w.len() > 1)
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The comment lines between `@startchen` and `@endchen` (`'` lines and the lines of
+/// `/' … '/` blocks), trimmed and sorted; `' role:` lines are roles, not comments.
+fn comments(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut inside, mut block) = (false, false);
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("@startchen") {
+            inside = true;
+        } else if line == "@endchen" {
+            inside = false;
+        } else if inside && (block || line.starts_with("/'")) {
+            out.push(line.to_string());
+            block = !line.ends_with("'/");
+        } else if inside && line.starts_with('\'') && !line[1..].trim().starts_with("role:") {
+            out.push(line.to_string());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn fmt_keeps_every_comment_and_colour() {
+    let (mut coloured, mut commented) = (0, 0);
+    for file in corpus_files() {
+        if REJECTED_BY_PLANTUML.contains(&number(&file).as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let diagram = eerd::parse(&text).unwrap();
+        let printed = eerd::print(&diagram);
+        let again = eerd::parse(&printed).unwrap();
+        assert_eq!(again, diagram, "{}: parse(print(d)) != d", file.display());
+        assert_eq!(
+            eerd::print(&again),
+            printed,
+            "{}: fmt is not idempotent",
+            file.display()
+        );
+        assert_eq!(colours(&printed), colours(&text), "{}", file.display());
+        assert_eq!(comments(&printed), comments(&text), "{}", file.display());
+        coloured += usize::from(!colours(&text).is_empty());
+        commented += usize::from(!comments(&text).is_empty());
+    }
+    assert!(coloured >= 1, "no corpus file has colours");
+    assert!(commented >= 5, "{commented} corpus files have comments");
 }
 
 #[test]

@@ -315,6 +315,8 @@ pub(super) fn binary_made_ternary(m: &mut Mutator<'_>, rng: &mut Rng) -> bool {
                 cardinality,
                 role: None,
                 written: None,
+                comments: Vec::new(),
+                color: None,
                 span: Default::default(),
             },
         );

@@ -106,3 +106,25 @@ fn letter_ranges_and_free_text_labels_are_read_with_a_warning_and_printed_as_wri
     // Plain labels carry nothing as written.
     assert_eq!(d.links[3].written, None);
 }
+
+#[test]
+fn comments_stay_with_the_element_after_them_and_print_back() {
+    let text = "@startchen\n' the people\nskinparam x 1\nentity A {\n  ' the key\n  Id <<key>>\n  /' a block\n     comment '/\n  Name\n}\n/' one line '/\nrelationship R {\n}\n' a link comment\nR -1- A\n' trailing\n@endchen\n";
+    let d = parse(text).unwrap();
+    assert_eq!(d.directives, vec!["' the people\nskinparam x 1"]);
+    assert_eq!(d.entities[0].attributes[0].comments, vec!["' the key"]);
+    assert_eq!(
+        d.entities[0].attributes[1].comments,
+        vec!["/' a block\n     comment '/"]
+    );
+    assert_eq!(d.relationships[0].comments, vec!["/' one line '/"]);
+    assert_eq!(d.links[0].comments, vec!["' a link comment"]);
+    assert_eq!(d.comments, vec!["' trailing"]);
+    assert_eq!(crate::print(&d), text);
+    // A role comment is the link's role, not a comment.
+    let roled =
+        parse("@startchen\nentity A {\n}\nrelationship R {\n}\n' role: boss\nR -1- A\n@endchen\n")
+            .unwrap();
+    assert_eq!(roled.links[0].role.as_deref(), Some("boss"));
+    assert!(roled.links[0].comments.is_empty());
+}
