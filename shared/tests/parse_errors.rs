@@ -177,3 +177,69 @@ fn names_that_look_like_directives_are_links() {
     assert_eq!(d.links.len(), 2, "{d:?}");
     assert_eq!(d.directives, vec!["title My diagram".to_string()]);
 }
+
+/// Lines of everything the parser reads with a caveat or keeps for printing; shuffled together
+/// by a seeded generator, every text that parses must print and read back to the same diagram.
+const TRICKY_LINES: &[&str] = &[
+    "' a comment",
+    "/' one block '/",
+    "/' a block",
+    "   still the block '/",
+    "' role: boss",
+    "skinparam dpi 300",
+    "skinparam chenEntity {",
+    "  BorderColor red",
+    "}",
+    "<style>",
+    "  entity { BackgroundColor pink }",
+    "</style>",
+    "left to right direction",
+    "entity A #lightblue;line:blue {",
+    "entity B <<red>> {",
+    "entity W <<week>> {",
+    "  Id <<key>> <<FK>> #lime",
+    "  Tags <<multy>>",
+    "  Parts #pink {",
+    "    P1",
+    "  }",
+    "  Nm <<KEY>>",
+    "relationship R <<identifying>> #pink {",
+    "relationship S {",
+    "R -(N,M)- A #red",
+    "R =(1,K)= B",
+    "S -Nsupervised- A : boss #line:green",
+    "S -1- B",
+    "R -1- W",
+    "A ->- d { B, W } #lime",
+    "A =>= U { B, W }",
+    "B -<- A #line:purple",
+];
+
+#[test]
+fn tricky_texts_round_trip_through_the_printer() {
+    let mut state: u64 = 0x5eed;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % n
+    };
+    let mut parsed = 0;
+    for _ in 0..3000 {
+        let mut text = String::from("@startchen\n");
+        for _ in 0..next(14) {
+            text.push_str(TRICKY_LINES[next(TRICKY_LINES.len())]);
+            text.push('\n');
+        }
+        text.push_str("@endchen\n");
+        if let Ok(diagram) = parse(&text) {
+            parsed += 1;
+            let printed = eerd::print(&diagram);
+            let again =
+                parse(&printed).unwrap_or_else(|e| panic!("{text}\nprinted:\n{printed}\n{e}"));
+            assert_eq!(again, diagram, "{text}\nprinted:\n{printed}");
+            assert_eq!(eerd::print(&again), printed, "not idempotent: {text}");
+        }
+    }
+    assert!(parsed > 300, "only {parsed} texts parsed");
+}
