@@ -54,7 +54,7 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
 }
 
 /// Parses and lints `text` in one go, for instant feedback: the parser's warnings
-/// (`unknown-stereotype`, `style-ignored`), then syntax errors as `syntax` diagnostics or, for a
+/// (`unknown-stereotype`, `style-ignored`, `letter-range`, `free-text-label`), then syntax errors as `syntax` diagnostics or, for a
 /// text that parses, the lint diagnostics; sorted by place.
 pub fn check_text(text: &str) -> Vec<Diagnostic> {
     let (parsed, warnings) = crate::parse::parse_with_warnings(text);

@@ -16,9 +16,10 @@
 //!
 //! - `unknown-stereotype`: a stereotype that means nothing to grading (`<<FK>>`, `<<unique>>`, a
 //!   style class such as `<<red>>`) is kept as written in the element's `stereotypes` and
-//!   printed back; one within two edits of a known stereotype with the same first letter
-//!   (`<<multy>>`, `<<dereived>>`, `<<week>>`, `<<KEY>>`; not `<<fkey>>`) is read as that one,
-//!   and the warning says so ("did you mean `<<multi>>`?").
+//!   printed back; a typo of a known stereotype — the same first letter, one edit for a word
+//!   of up to five letters and two for a longer one, a swap of neighbours counting as one
+//!   (`<<multy>>`, `<<kye>>`, `<<dereived>>`, `<<week>>`, `<<KEY>>`; not `<<fkey>>` or
+//!   `<<work>>`) — is read as that one, and the warning says so ("did you mean `<<multi>>`?").
 //! - `style-ignored`: a `<style>` … `</style>` block or a `skinparam NAME {` … `}` block is kept
 //!   verbatim among the directives (printed back as written) and has no meaning for grading.
 //! - `letter-range`: a structural constraint with a letter for its minimum (`-(N,M)-`) is graded
@@ -28,9 +29,11 @@
 //!   label (partial, many); a role belongs after the link (`: supervised`).
 //!
 //! A label read with a caveat is kept as written in the link (`written`) and printed back so.
-//! Comments (`'` lines, `/' … '/` blocks) are kept with the element that follows them (or at the
-//! end of the diagram) and printed back before it; `' role: x` right before a link is that
-//! link's role.
+//! Comments (`'` lines, `/' … '/` blocks) between `@startchen` and `@endchen` are kept with the
+//! element that follows them (or at the end of the diagram) and printed back before it; a
+//! comment inside a style block stays in the block. `' role: x` right before a link is that
+//! link's role; before anything else it is dropped (the printer's renderable roles are such
+//! comments).
 
 use crate::model::{
     Attribute, Cardinality, Diagram, Disjointness, Entity, KeyKind, Link, ManyLabel, Relationship,
@@ -88,7 +91,7 @@ pub struct ParseWarning {
     pub line: usize,
     /// 1-based column, in characters.
     pub column: usize,
-    /// `unknown-stereotype` or `style-ignored`.
+    /// `unknown-stereotype`, `style-ignored`, `letter-range` or `free-text-label`.
     pub code: &'static str,
     /// What was read and how.
     pub message: String,
@@ -442,6 +445,15 @@ impl Parser {
             let number = index + 1;
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
             let trimmed = raw.trim();
+            // Inside a style block every line is the block's, comments included.
+            if let Some((lines, end)) = self.style_block.as_mut() {
+                lines.push(raw.trim_end().to_string());
+                if trimmed == *end {
+                    let (lines, _) = self.style_block.take().unwrap_or_default();
+                    self.diagram.directives.push(lines.join("\n"));
+                }
+                continue;
+            }
             if in_block_comment {
                 if let Some(lines) = self.block_comment.as_mut() {
                     lines.push(raw.trim_end().to_string());
@@ -490,14 +502,6 @@ impl Parser {
                 } else if !trimmed.starts_with('\'') {
                     self.push_error(number, column, "'@startchen'", quote(trimmed));
                     return;
-                }
-                continue;
-            }
-            if let Some((lines, end)) = self.style_block.as_mut() {
-                lines.push(raw.trim_end().to_string());
-                if trimmed == *end {
-                    let (lines, _) = self.style_block.take().unwrap_or_default();
-                    self.diagram.directives.push(lines.join("\n"));
                 }
                 continue;
             }
@@ -715,7 +719,6 @@ impl Parser {
                     disjointness: None,
                     total,
                     comments: std::mem::take(&mut self.pending_comments),
-
                     color,
                     span,
                 });
@@ -744,7 +747,6 @@ impl Parser {
                     role,
                     written: self.written_label.take(),
                     comments: std::mem::take(&mut self.pending_comments),
-
                     color,
                     span,
                 });
@@ -914,7 +916,6 @@ impl Parser {
                 disjointness: None,
                 total,
                 comments: std::mem::take(&mut self.pending_comments),
-
                 color,
                 span,
             });
@@ -943,7 +944,6 @@ impl Parser {
                 disjointness: Some(disjointness),
                 total,
                 comments: std::mem::take(&mut self.pending_comments),
-
                 color,
                 span,
             }),
@@ -952,7 +952,6 @@ impl Parser {
                 superclasses: names,
                 total,
                 comments: std::mem::take(&mut self.pending_comments),
-
                 color,
                 span,
             }),
@@ -970,7 +969,6 @@ impl Parser {
             attributes: Vec::new(),
             stereotypes: head.stereotypes,
             comments: std::mem::take(&mut self.pending_comments),
-
             color: head.color,
             span,
         });
@@ -990,7 +988,6 @@ impl Parser {
             attributes: Vec::new(),
             stereotypes: head.stereotypes,
             comments: std::mem::take(&mut self.pending_comments),
-
             color: head.color,
             span,
         });
@@ -1093,13 +1090,14 @@ impl Parser {
             .iter()
             .map(|k| {
                 let (a, b): (Vec<char>, Vec<char>) = (lower.chars().collect(), k.chars().collect());
-                (crate::matching::names::edit_distance(&a, &b), *k)
+                (typo_distance(&a, &b), *k)
             })
             // A typo keeps the first letter (`<<multy>>`, `<<dereived>>`); a different word
-            // does not (`<<fkey>>` is a foreign key, not `<<key>>`).
+            // does not (`<<fkey>>` is a foreign key, not `<<key>>`). Short words allow one
+            // edit (`<<work>>` is not `<<weak>>`), longer ones two.
             .filter(|(d, k)| {
-                *d <= 2
-                    && *d < k.chars().count() / 2 + 1
+                let allowed = if k.chars().count() <= 5 { 1 } else { 2 };
+                *d <= allowed
                     && lower.chars().count() >= 3
                     && lower.chars().next() == k.chars().next()
             })
@@ -1146,6 +1144,20 @@ impl Parser {
         }
         list.push(attribute);
         list.len() - 1
+    }
+}
+
+/// The edit distance of a typo: insertions, deletions and substitutions, and one swap of two
+/// neighbouring letters counting as one edit (`<<kye>>` is one edit from `<<key>>`).
+fn typo_distance(a: &[char], b: &[char]) -> usize {
+    let swapped = a.len() == b.len()
+        && (0..a.len().saturating_sub(1)).any(|i| {
+            a[i] == b[i + 1] && a[i + 1] == b[i] && a[..i] == b[..i] && a[i + 2..] == b[i + 2..]
+        });
+    if swapped {
+        1
+    } else {
+        crate::matching::names::edit_distance(a, b)
     }
 }
 

@@ -30,8 +30,8 @@
 //!    the more specific: "A department controls a number of projects" over an introduction
 //!    listing every entity type), then the earlier.
 //!
-//! The rules grader and the model grader (through the page's and the CLI's audit) call
-//! [`cite`] on their findings; the hand-checked accuracy is in `docs/requirement-sentences.md`.
+//! The rules grader and the model grader (with or without the inference audit) call [`cite`]
+//! on their findings; the hand-checked accuracy is in `docs/requirement-sentences.md`.
 
 use crate::finding::{Category, Citation, Finding};
 use crate::lexicon::{split_words, Lexicon};
@@ -104,7 +104,7 @@ fn cues(category: Category) -> &'static [&'static str] {
             "several", "multiple", "computed", "derived", "consists", "made", "parts", "list",
         ],
         Category::Specialization => &[
-            "either", "kinds", "types", "both", "also", "kind", "type", "special",
+            "either", "kinds", "types", "both", "kind", "type", "special",
         ],
         Category::MissingEntity => &["unique", "identified", "identifies"],
         Category::MissingAttribute => &["store", "stored", "record", "recorded", "kept"],
@@ -156,45 +156,60 @@ fn split_sentences(block: &str) -> Vec<String> {
         .collect()
 }
 
-/// A numbered list item's number and text (`12. Text` or `12) Text`).
-fn numbered(line: &str) -> Option<(u32, &str)> {
-    let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-    if digits == 0 || digits > 4 {
-        return None;
-    }
-    let rest = &line[digits..];
-    let rest = rest.strip_prefix('.').or_else(|| rest.strip_prefix(')'))?;
-    rest.starts_with(' ')
-        .then(|| (line[..digits].parse().ok(), rest.trim()))
-        .and_then(|(n, text)| n.map(|n| (n, text)))
+/// A list item's number (for a numbered one) and text: `12. Text`, `12) Text`, `- Text`,
+/// `* Text`, `+ Text`, after any indentation, with any white space after the marker.
+fn list_item(line: &str) -> Option<(Option<u32>, &str)> {
+    let t = line.trim_start();
+    let digits = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (number, rest) = if digits > 0 {
+        let rest = t[digits..]
+            .strip_prefix('.')
+            .or_else(|| t[digits..].strip_prefix(')'))?;
+        (Some(t[..digits].parse::<u32>().ok()?), rest)
+    } else {
+        (None, t.strip_prefix(['-', '*', '+'])?)
+    };
+    rest.starts_with(char::is_whitespace)
+        .then(|| (number, rest.trim()))
+        .filter(|(_, text)| !text.is_empty())
+}
+
+/// Whether `line` is a Markdown heading (`#` to `######` and a space).
+fn is_heading(line: &str) -> bool {
+    let hashes = line.len() - line.trim_start_matches('#').len();
+    (1..=6).contains(&hashes) && line[hashes..].starts_with(char::is_whitespace)
 }
 
 impl Requirements {
-    /// The sentences of a requirements text in Markdown.
+    /// The sentences of a requirements text in Markdown. Blocks are read as the page renders
+    /// them (`renderMarkdown` in `web/www/core.js`), so a sentence's item is the `li` the page
+    /// shows it in: headings are left out; a list item continues on indented lines; any other
+    /// line starts or continues a paragraph; an empty line ends a block.
     pub fn parse(markdown: &str) -> Requirements {
-        // Blocks: a list item (with its continuation lines) or a paragraph.
+        // Blocks: a list item (with its indented continuation lines) or a paragraph.
         let mut blocks: Vec<(Option<u32>, String)> = Vec::new();
-        let mut open = false;
-        for line in markdown.lines() {
-            let t = line.trim();
-            if t.is_empty() || t.starts_with('#') || t.starts_with("```") {
-                open = false;
-                continue;
-            }
-            if let Some((n, text)) = numbered(t) {
-                blocks.push((Some(n), text.to_string()));
-                open = true;
-            } else if let Some(text) = t.strip_prefix("- ").or_else(|| t.strip_prefix("* ")) {
-                blocks.push((None, text.to_string()));
-                open = true;
-            } else if open {
+        // The open block: whether it is a list item.
+        let mut open: Option<bool> = None;
+        for raw in markdown.lines() {
+            let line = raw.trim_end();
+            let continues = match open {
+                Some(true) => raw.starts_with(char::is_whitespace),
+                Some(false) => true,
+                None => false,
+            };
+            if line.trim().is_empty() || is_heading(line) {
+                open = None;
+            } else if let Some((number, text)) = list_item(line) {
+                blocks.push((number, text.to_string()));
+                open = Some(true);
+            } else if continues {
                 if let Some((_, text)) = blocks.last_mut() {
                     text.push(' ');
-                    text.push_str(t);
+                    text.push_str(line.trim());
                 }
             } else {
-                blocks.push((None, t.to_string()));
-                open = true;
+                blocks.push((None, line.trim().to_string()));
+                open = Some(false);
             }
         }
         let sentences = blocks

@@ -483,7 +483,21 @@ impl<'a> Builder<'a> {
             ..Relationship::default()
         });
         let owner_total = self.rng.chance(0.3);
-        let owner_label = self.label(false, ManyLabel::N, owner_total);
+        // Each weak entity has exactly one owner: `N` on the weak side is `(1,1)` in (min,max).
+        let (owner_label, weak_label) = if self.min_max {
+            (
+                Cardinality::MinMax {
+                    min: u32::from(owner_total),
+                    max: None,
+                },
+                Cardinality::MinMax {
+                    min: 1,
+                    max: Some(1),
+                },
+            )
+        } else {
+            (Cardinality::One, Cardinality::Many(ManyLabel::N))
+        };
         self.diagram.links.push(Link {
             relationship: relationship.clone(),
             entity: owner.to_string(),
@@ -491,7 +505,6 @@ impl<'a> Builder<'a> {
             cardinality: Some(owner_label),
             ..Link::default()
         });
-        let weak_label = self.label(true, ManyLabel::N, true);
         self.diagram.links.push(Link {
             relationship,
             entity: name,
@@ -499,21 +512,6 @@ impl<'a> Builder<'a> {
             cardinality: Some(weak_label),
             ..Link::default()
         });
-        // With (min,max) labels the weak side is (1,1): each weak entity has one owner.
-        if self.min_max {
-            if let Some(link) = self.diagram.links.last_mut() {
-                link.cardinality = Some(Cardinality::MinMax {
-                    min: 1,
-                    max: Some(1),
-                });
-            }
-            if let Some(link) = self.diagram.links.iter_mut().rev().nth(1) {
-                link.cardinality = Some(Cardinality::MinMax {
-                    min: u32::from(owner_total),
-                    max: None,
-                });
-            }
-        }
     }
 
     /// Subclass entities without keys, with a few attributes of their own.

@@ -62,7 +62,14 @@ pub fn draw(text: &str) -> String {
         error_lines: Vec<usize>,
     }
     let recovered = eerd::parse::parse_recovered(text);
-    let mut error_lines: Vec<usize> = recovered.errors.iter().map(|e| e.line).collect();
+    // Lines left out of the drawing; an error at the end of the text (a missing `@endchen` or
+    // `}`) leaves out no line.
+    let mut error_lines: Vec<usize> = recovered
+        .errors
+        .iter()
+        .filter(|e| e.found != "end of file")
+        .map(|e| e.line)
+        .collect();
     error_lines.dedup();
     let d = &recovered.diagram;
     let empty = d.entities.is_empty() && d.relationships.is_empty() && d.links.is_empty();
@@ -127,6 +134,8 @@ pub struct GradeResult {
     pub complete: bool,
     /// Well-formed reasoning steps.
     pub steps: usize,
+    /// Steps that claimed nothing (compared an element and found it right).
+    pub quiet_steps: usize,
     /// Why generation stopped: `eos`, `max_tokens`, `context_full`, `cancelled`, `stop`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<&'static str>,
@@ -171,6 +180,12 @@ fn result_of(parsed: &ParsedTrace, checked: Vec<CheckedFinding>) -> GradeResult 
             .collect(),
         complete: parsed.has_findings_block,
         steps: parsed.trace.steps.len(),
+        quiet_steps: parsed
+            .trace
+            .steps
+            .iter()
+            .filter(|s| s.claims.is_empty())
+            .count(),
         stop: None,
         prompt_tokens: None,
         generated_tokens: None,

@@ -152,13 +152,17 @@ fn the_grader_streams_to_javascript_and_stops() {
     let mut grader = eerd_web::Grader::new(GGUF, TOKENIZER).unwrap();
     let go_on = js_sys::Function::new_with_args("piece, count", "return false;");
     let full: serde_json::Value =
-        serde_json::from_str(&grader.grade(reference, &student, 8, &go_on).unwrap()).unwrap();
+        serde_json::from_str(&grader.grade(reference, &student, None, 8, &go_on).unwrap()).unwrap();
     let n = full["generated_tokens"].as_u64().unwrap();
     assert!(n > 2, "the tiny model wrote {n} tokens");
     assert!(full["findings"].is_array() && full["text"].is_string());
     let stop_at_two = js_sys::Function::new_with_args("piece, count", "return count >= 2;");
-    let out: serde_json::Value =
-        serde_json::from_str(&grader.grade(reference, &student, 8, &stop_at_two).unwrap()).unwrap();
+    let out: serde_json::Value = serde_json::from_str(
+        &grader
+            .grade(reference, &student, None, 8, &stop_at_two)
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(out["stop"], "cancelled");
     assert_eq!(out["generated_tokens"], 2);
 }

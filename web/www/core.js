@@ -430,18 +430,17 @@ function citationOf(finding) {
 }
 
 /**
- * The reasoning in plain sentences: one per step that found something, the ones the check
- * against the diagrams dropped with the reason, and how many steps found nothing. `result` is
- * a grading result (findings, dropped, steps).
+ * The reasoning in plain sentences: one per finding kept, one per finding the check against
+ * the diagrams dropped (with the reason), and how many steps found nothing. `result` is a
+ * grading result (findings, dropped, quiet_steps).
  */
 export function renderReasoning(container, result) {
   container.replaceChildren();
   const findings = result.findings || [];
   const dropped = result.dropped || [];
   for (const f of findings) {
-    const [title] = CATEGORIES[f.category] || [f.category];
     const li = h('li', { class: 'reason found' }, h('strong', {}, `${f.element}: `),
-      `${title.replace(/s$/, '').toLowerCase()}. `);
+      `${f.category.replace(/_/g, ' ')}. `);
     appendInline(li, f.explanation || '', true);
     container.append(li);
   }
@@ -450,7 +449,7 @@ export function renderReasoning(container, result) {
     container.append(h('li', { class: 'reason dropped' }, h('strong', {}, `${f.element}: `),
       `the model suspected ${f.category.replace(/_/g, ' ')}, but the check against the diagrams dropped it (${d.reason}).`));
   }
-  const quiet = Math.max(0, (result.steps || 0) - findings.length - dropped.length);
+  const quiet = result.quiet_steps || 0;
   if (quiet) {
     container.append(h('li', { class: 'reason ok' },
       `${quiet} other step${quiet === 1 ? '' : 's'} compared an element and found nothing wrong.`));
@@ -469,10 +468,9 @@ export function highlightRequirement(container, citation) {
   if (!citation || !citation.sentence) return null;
   const letters = (text) => text.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
   const wanted = letters(citation.sentence);
-  const blocks = citation.item
-    ? container.querySelectorAll(`li[data-n="${Number(citation.item)}"]`)
-    : container.querySelectorAll('li, p');
-  for (const block of blocks) {
+  // The numbered item first; any block when the numbering of the two renderers differs.
+  const numbered = citation.item ? [...container.querySelectorAll(`li[data-n="${Number(citation.item)}"]`)] : [];
+  for (const block of [...numbered, ...container.querySelectorAll('li, p')]) {
     // The block's letters and digits, each with its text node and offset.
     const map = [];
     let text = '';
@@ -615,7 +613,7 @@ export function renderMarkdown(container, text) {
         list = h(tag, ordered ? { start: m[1] } : {});
         container.append(list);
       }
-      const item = h('li', ordered ? { 'data-n': m[1] } : {});
+      const item = h('li', ordered ? { 'data-n': String(Number(m[1])) } : {});
       appendInline(item, m[2]);
       list.append(item);
     } else if (list && /^\s+/.test(raw) && list.lastElementChild) {

@@ -128,3 +128,20 @@ fn comments_stay_with_the_element_after_them_and_print_back() {
     assert_eq!(roled.links[0].role.as_deref(), Some("boss"));
     assert!(roled.links[0].comments.is_empty());
 }
+
+#[test]
+fn typos_are_near_the_known_word_with_its_first_letter() {
+    let (d, _) = warnings_of(
+        "@startchen\nentity W <<work>> {\n  A <<kye>>\n  B <<multivlaued>>\n  C <<multo>>\n}\n@endchen\n",
+    );
+    let w = &d.entities[0];
+    assert!(!w.weak, "work is another word, not a typo of weak");
+    assert_eq!(w.stereotypes, vec!["work"]);
+    assert_eq!(
+        w.attributes[0].key,
+        KeyKind::Key,
+        "kye: two letters swapped"
+    );
+    assert!(w.attributes[1].multivalued);
+    assert!(w.attributes[2].multivalued, "multo: one edit from multi");
+}

@@ -99,3 +99,25 @@ fn loose_word_relations_do_not_count() {
     assert!(word_match("renter", "rent") > 0.0);
     assert_eq!(word_match("projects", "project"), 1.0);
 }
+
+#[test]
+fn blocks_are_read_as_the_page_renders_them() {
+    // An unindented line after an item is a paragraph; `+` bullets are items; `01.` is item 1.
+    let r = Requirements::parse(
+        "01. One.\nA paragraph.\n+ A bullet.\n  more of it.\n\n#NoHeading here.\n",
+    );
+    let got: Vec<(Option<u32>, &str)> = r
+        .sentences
+        .iter()
+        .map(|s| (s.item, s.text.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Some(1), "One."),
+            (None, "A paragraph."),
+            (None, "A bullet. more of it."),
+            (None, "#NoHeading here."),
+        ]
+    );
+}

@@ -207,7 +207,14 @@ impl ModelGrader {
                 .collect();
             (kept, checked)
         } else {
-            (parsed.trace.findings.clone(), Vec::new())
+            let mut findings = parsed.trace.findings.clone();
+            crate::requirements::cite(
+                &self.lexicon,
+                submission.reference,
+                submission.requirements,
+                &mut findings,
+            );
+            (findings, Vec::new())
         };
         Ok(Graded {
             generation,
