@@ -7,8 +7,8 @@
 //! - `fmt` keeps every comment and colour, reads back to the same diagram and is idempotent.
 //! - With PlantUML (as in `plantuml_render`): it accepts exactly the files not listed in
 //!   [`REJECTED_BY_PLANTUML`], it accepts every `fmt` output, and each output draws the same texts
-//!   (entity, relationship and attribute names, labels) and the same number of underlined key
-//!   texts as its input.
+//!   (entity, relationship and attribute names, labels) and the same underlined key texts as its
+//!   input.
 
 use super::plantuml_render::{find_jar, render_svgs, unavailable};
 use eerd::{parse_with_warnings, print_with, PrintOptions};
@@ -126,10 +126,10 @@ fn unnamed(text: &str) -> String {
         + "\n"
 }
 
-/// The sorted texts of an SVG (without white space) and how many are underlined.
-fn drawn(svg: &str) -> (Vec<String>, usize) {
+/// The sorted texts of an SVG (without white space) and, sorted, those drawn underlined (keys).
+fn drawn(svg: &str) -> (Vec<String>, Vec<String>) {
     let mut texts = Vec::new();
-    let mut underlined = 0;
+    let mut underlined = Vec::new();
     let mut rest = svg;
     while let Some(start) = rest.find("<text") {
         rest = &rest[start..];
@@ -139,18 +139,19 @@ fn drawn(svg: &str) -> (Vec<String>, usize) {
         let Some(close) = rest.find("</text>") else {
             break;
         };
-        if rest[..open_end].contains("text-decoration=\"underline\"") {
-            underlined += 1;
-        }
         // Spacing is the printer's canonical one (`Code : String` for `Code: String`).
         let text: String = rest[open_end + 1..close]
             .chars()
             .filter(|c| !c.is_whitespace())
             .collect();
+        if rest[..open_end].contains("text-decoration=\"underline\"") {
+            underlined.push(text.clone());
+        }
         texts.push(text);
         rest = &rest[close..];
     }
     texts.sort();
+    underlined.sort();
     (texts, underlined)
 }
 
