@@ -426,11 +426,11 @@ fn best_coverage(phrasings: &[Vec<String>], sentence: &[String]) -> f64 {
 
 /// Sets each finding's [`Finding::requirement`] to the sentence of `requirements` it comes
 /// from, when one is found (the one place graders cite requirements).
-pub fn cite(
+pub fn cite<'a>(
     lexicon: &Lexicon,
     reference: &Diagram,
     requirements: Option<&str>,
-    findings: &mut [Finding],
+    findings: impl IntoIterator<Item = &'a mut Finding>,
 ) {
     let Some(text) = requirements else { return };
     let parsed = Requirements::parse(text);

@@ -172,17 +172,14 @@ pub fn check_findings(
             CheckedFinding { finding, dropped }
         })
         .collect();
-    let mut kept: Vec<Finding> = checked
-        .iter()
-        .filter(|c| c.dropped.is_none())
-        .map(|c| c.finding.clone())
-        .collect();
-    crate::requirements::cite(lexicon, reference, requirements, &mut kept);
-    let mut cited = kept.into_iter();
-    for c in checked.iter_mut().filter(|c| c.dropped.is_none()) {
-        if let Some(f) = cited.next() {
-            c.finding.requirement = f.requirement;
-        }
-    }
+    crate::requirements::cite(
+        lexicon,
+        reference,
+        requirements,
+        checked
+            .iter_mut()
+            .filter(|c| c.dropped.is_none())
+            .map(|c| &mut c.finding),
+    );
     checked
 }
