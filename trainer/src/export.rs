@@ -70,7 +70,7 @@ pub struct ExportReport {
 }
 
 fn block_fits(dtype: GgmlDType, row: usize) -> bool {
-    row % dtype.block_size() == 0
+    row.is_multiple_of(dtype.block_size())
 }
 
 /// The stored type of tensor `name` with row length `row` for `quant`, and a note if it falls
@@ -314,4 +314,66 @@ mod tests {
         assert_eq!(choose("x", 64, 2, Quant::F16), (GgmlDType::F16, None));
         assert!("q4_k".parse::<Quant>().is_ok() && "q3".parse::<Quant>().is_err());
     }
+}
+
+/// What [`requantize_gguf`] wrote: the file, its size and each tensor's stored type.
+#[derive(Clone, Debug)]
+pub struct RequantizeReport {
+    /// The GGUF file.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Each tensor's name and stored type.
+    pub tensors: Vec<(String, GgmlDType)>,
+    /// Tensors stored in another type than requested, with the reason.
+    pub fallbacks: Vec<String>,
+}
+
+/// Rewrites the GGUF file `input` with its weights in `quant` (each tensor dequantized, then
+/// quantized as [`export`] would; metadata, the tokenizer included, kept except
+/// `general.file_type`). For example a Q8_0 copy of a Q4_1 model, to compare runtimes on it.
+pub fn requantize_gguf(input: &Path, out: &Path, quant: Quant) -> Result<RequantizeReport> {
+    let bytes = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let mut reader = std::io::Cursor::new(&bytes[..]);
+    let content = gguf_file::Content::read(&mut reader)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort_by_key(|n| content.tensor_infos[*n].offset);
+    let mut qtensors = Vec::new();
+    let mut fallbacks = Vec::new();
+    for name in names {
+        let t = content
+            .tensor(&mut reader, name, &Device::Cpu)
+            .with_context(|| format!("{}: tensor `{name}`", input.display()))?
+            .dequantize(&Device::Cpu)?;
+        let dims = t.dims().to_vec();
+        let (dtype, note) = choose(name, *dims.last().unwrap_or(&1), dims.len(), quant);
+        fallbacks.extend(note);
+        let q = QTensor::quantize(&t, dtype)
+            .with_context(|| format!("cannot quantize `{name}` to {dtype:?}"))?;
+        qtensors.push((name.clone(), q));
+    }
+    let file_type = gguf_file::Value::U32(quant.file_type());
+    let mut md: Vec<(&str, &gguf_file::Value)> = content
+        .metadata
+        .iter()
+        .filter(|(k, _)| k.as_str() != "general.file_type")
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    md.sort_by_key(|(k, _)| *k);
+    md.push(("general.file_type", &file_type));
+    let ts: Vec<(&str, &QTensor)> = qtensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut written = std::io::Cursor::new(Vec::new());
+    gguf_file::write(&mut written, &md, &ts)?;
+    let written = written.into_inner();
+    crate::fsutil::write_atomic(out, &written)?;
+    Ok(RequantizeReport {
+        path: out.to_path_buf(),
+        bytes: written.len() as u64,
+        tensors: qtensors
+            .iter()
+            .map(|(n, q)| (n.clone(), q.dtype()))
+            .collect(),
+        fallbacks,
+    })
 }

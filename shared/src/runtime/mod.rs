@@ -26,12 +26,21 @@
 //! ```
 
 mod generate;
+mod gguf_tokenizer;
 mod grader;
+#[cfg(target_arch = "x86_64")]
+mod kernels_x86;
+mod llama;
+mod matmul;
 mod model;
+pub mod quant;
 mod sampling;
+mod threads;
 
 pub use generate::{GenerateOptions, Generation, StopReason, TokenEvent};
 pub use grader::{generate_focused, Graded, ModelGrader, STEP_MAX_TOKENS};
+pub use llama::Config;
+pub use matmul::{product, Simd};
 pub use model::Model;
 pub use sampling::{Sampler, Sampling};
 

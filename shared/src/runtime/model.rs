@@ -1,15 +1,15 @@
 //! Loading a GGUF model and its tokenizer from bytes; prompt encoding and per-position logits.
 
+use super::gguf_tokenizer::{has_tokenizer, tokenizer_from_gguf};
+use super::llama::Llama;
 use super::{Result, RuntimeError};
 use candle_core::quantized::gguf_file;
-use candle_core::{Device, Tensor};
-use candle_transformers::models::quantized_llama::{ModelWeights, MAX_SEQ_LEN};
 use std::io::Cursor;
 use tokenizers::Tokenizer;
 
 /// A loaded model: quantized weights with their KV cache, and the tokenizer.
 pub struct Model {
-    pub(super) weights: ModelWeights,
+    pub(super) weights: Llama,
     tokenizer: Tokenizer,
     pub(super) eos: Vec<u32>,
     wrap: Option<(u32, u32)>,
@@ -28,26 +28,32 @@ impl Model {
     pub fn from_bytes(gguf: &[u8], tokenizer_json: &[u8]) -> Result<Self> {
         let tokenizer = Tokenizer::from_bytes(tokenizer_json)
             .map_err(|e| RuntimeError::Tokenizer(e.to_string()))?;
-        let mut reader = Cursor::new(gguf);
-        let content = gguf_file::Content::read(&mut reader).map_err(gguf_err)?;
-        let md_u32 = |key: &str| {
-            content
-                .metadata
-                .get(key)
-                .and_then(|v| v.to_u32().ok())
-                .map(|v| v as usize)
+        Self::load(gguf, Some(tokenizer))
+    }
+
+    /// Loads a llama-architecture GGUF file with the tokenizer in its own `tokenizer.ggml.*`
+    /// metadata.
+    pub fn from_gguf(gguf: &[u8]) -> Result<Self> {
+        Self::load(gguf, None)
+    }
+
+    /// Whether a GGUF file carries its own tokenizer (so [`Model::from_gguf`] can load it).
+    pub fn gguf_has_tokenizer(gguf: &[u8]) -> Result<bool> {
+        let content = gguf_file::Content::read(&mut Cursor::new(gguf)).map_err(gguf_err)?;
+        Ok(has_tokenizer(&content))
+    }
+
+    fn load(gguf: &[u8], tokenizer: Option<Tokenizer>) -> Result<Self> {
+        let content = gguf_file::Content::read(&mut Cursor::new(gguf)).map_err(gguf_err)?;
+        let tokenizer = match tokenizer {
+            Some(t) => t,
+            None => tokenizer_from_gguf(&content)?,
         };
-        let context_length = md_u32("llama.context_length")
-            .unwrap_or(MAX_SEQ_LEN)
-            .min(MAX_SEQ_LEN);
-        let gguf_eos = md_u32("tokenizer.ggml.eos_token_id").map(|v| v as u32);
-        let vocab_size = content
-            .tensor_infos
-            .get("token_embd.weight")
-            .map(|t| t.shape.dims()[0])
-            .ok_or_else(|| RuntimeError::Gguf("no tensor `token_embd.weight`".into()))?;
-        let weights =
-            ModelWeights::from_gguf(content, &mut reader, &Device::Cpu).map_err(gguf_err)?;
+        let gguf_eos = super::llama::metadata_usize(&content, "tokenizer.ggml.eos_token_id")?
+            .map(|v| v as u32);
+        let weights = Llama::from_gguf(&content, gguf, 1)?;
+        let context_length = weights.config().context_length;
+        let vocab_size = weights.config().vocab;
         let id = |t: &str| tokenizer.token_to_id(t);
         let mut eos: Vec<u32> = id("<|eos|>").into_iter().chain(gguf_eos).collect();
         eos.dedup();
@@ -66,6 +72,16 @@ impl Model {
             context_length,
             vocab_size,
         })
+    }
+
+    /// Uses `count` CPU threads for the model's products (always 1 in the browser).
+    pub fn set_threads(&mut self, count: usize) {
+        self.weights.set_threads(count);
+    }
+
+    /// CPU threads in use.
+    pub fn threads(&self) -> usize {
+        self.weights.threads()
     }
 
     /// The tokenizer.
@@ -115,24 +131,7 @@ impl Model {
     /// Runs `ids` (starting at `position`) through the model, extending the KV cache; returns
     /// the logits after the last one. Position 0 starts a new sequence.
     pub(super) fn step(&mut self, ids: &[u32], position: usize) -> Result<Vec<f32>> {
-        if position + ids.len() > self.context_length {
-            return Err(RuntimeError::Input(format!(
-                "sequence of {} tokens exceeds the context length {}",
-                position + ids.len(),
-                self.context_length
-            )));
-        }
-        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= self.vocab_size) {
-            return Err(RuntimeError::Input(format!(
-                "token id {bad} outside the vocabulary"
-            )));
-        }
-        let input = Tensor::new(ids, &Device::Cpu)?.unsqueeze(0)?;
-        let logits = self.weights.forward(&input, position)?;
-        Ok(logits
-            .squeeze(0)?
-            .to_dtype(candle_core::DType::F32)?
-            .to_vec1()?)
+        self.weights.forward(ids, position)
     }
 
     /// The logits at every position of `ids` (row `i` predicts token `i + 1`), computed one

@@ -1,5 +1,6 @@
 //! `eerd bench train --preset 8m`: measure training throughput (tokens per second) on
-//! synthetic data with the same code path as `eerd train sft`.
+//! synthetic data with the same code path as `eerd train sft`; `eerd bench generate`: the
+//! runtime's speed ([`super::bench_generate`]).
 
 use anyhow::Result;
 use candle_core::{Device, Tensor};
@@ -23,6 +24,8 @@ pub struct Args {
 enum BenchCommand {
     /// Time forward + cross-entropy + backward + AdamW steps on random tokens.
     Train(TrainArgs),
+    /// Prefill and decode speed of the runtime on a GGUF, beside llama.cpp's.
+    Generate(super::bench_generate::GenerateArgs),
 }
 
 #[derive(clap::Args)]
@@ -60,6 +63,7 @@ struct TrainArgs {
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         BenchCommand::Train(a) => bench_train(a),
+        BenchCommand::Generate(a) => super::bench_generate::bench_generate(a),
     }
 }
 

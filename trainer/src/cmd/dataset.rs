@@ -44,7 +44,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let mut stderr = std::io::stderr();
     let mut progress = |done: usize, total: usize| {
-        if done % 50 == 0 || done == total {
+        if done.is_multiple_of(50) || done == total {
             let _ = write!(stderr, "\rdataset: {done}/{total} variants");
             if done == total {
                 let _ = writeln!(stderr);

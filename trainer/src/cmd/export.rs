@@ -1,7 +1,8 @@
-//! `eerd export --checkpoint RUN --out model.gguf --quant q8_0`: write a GGUF model.
+//! `eerd export --checkpoint RUN --out model.gguf --quant q8_0`: write a GGUF model;
+//! `eerd export --gguf in.gguf --out out.gguf --quant q8_0`: requantize a GGUF model.
 
 use anyhow::Result;
-use eerd_trainer::export::{export_checkpoint, Quant};
+use eerd_trainer::export::{export_checkpoint, requantize_gguf, Quant};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,8 +10,11 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct Args {
     /// A run directory (its latest checkpoint is used) or a checkpoint directory.
+    #[arg(long, required_unless_present = "gguf", conflicts_with = "gguf")]
+    checkpoint: Option<PathBuf>,
+    /// A GGUF model to requantize instead (its metadata and tokenizer are kept).
     #[arg(long)]
-    checkpoint: PathBuf,
+    gguf: Option<PathBuf>,
     /// The GGUF file to write; `tokenizer.json` is written beside it.
     #[arg(long, short)]
     out: PathBuf,
@@ -22,7 +26,24 @@ pub struct Args {
 
 /// Runs `eerd export`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let report = export_checkpoint(&args.checkpoint, &args.out, args.quant)?;
+    if let Some(input) = &args.gguf {
+        let report = requantize_gguf(input, &args.out, args.quant)?;
+        for note in &report.fallbacks {
+            eprintln!("note: {note}");
+        }
+        eprintln!(
+            "wrote {} ({:.2} MB, {} tensors)",
+            report.path.display(),
+            report.bytes as f64 / 1e6,
+            report.tensors.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let checkpoint = args
+        .checkpoint
+        .as_deref()
+        .unwrap_or(std::path::Path::new("."));
+    let report = export_checkpoint(checkpoint, &args.out, args.quant)?;
     for note in &report.fallbacks {
         eprintln!("note: {note}");
     }

@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use eerd::runtime::{GenerateOptions, Model, Sampling, StopReason};
 use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `eerd generate`.
@@ -13,7 +13,8 @@ pub struct Args {
     /// The GGUF model.
     #[arg(long)]
     model: PathBuf,
-    /// The tokenizer (default: `tokenizer.json` beside the model).
+    /// The tokenizer (default: the GGUF file's own `tokenizer.ggml.*` metadata, else
+    /// `tokenizer.json` beside the model).
     #[arg(long)]
     tokenizer: Option<PathBuf>,
     /// The prompt text.
@@ -55,9 +56,34 @@ pub struct Args {
     json: bool,
 }
 
+/// Loads a GGUF model with the tokenizer `tokenizer` (a `tokenizer.json`), else the GGUF's
+/// own tokenizer metadata, else the `tokenizer.json` beside the model.
+pub fn load_model(model: &Path, tokenizer: Option<&Path>) -> Result<Model> {
+    let gguf = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let beside = model.with_file_name("tokenizer.json");
+    let tokenizer = match tokenizer {
+        Some(t) => Some(t.to_path_buf()),
+        None if Model::gguf_has_tokenizer(&gguf)
+            .with_context(|| format!("cannot load {}", model.display()))? =>
+        {
+            None
+        }
+        None => Some(beside),
+    };
+    let loaded = match &tokenizer {
+        Some(path) => {
+            let tok =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Model::from_bytes(&gguf, &tok)
+        }
+        None => Model::from_gguf(&gguf),
+    };
+    loaded.with_context(|| format!("cannot load {}", model.display()))
+}
+
 /// Runs `eerd generate`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    eerd_trainer::threads::configure(args.threads);
+    let threads = eerd_trainer::threads::configure(args.threads);
     if !(0.0..=1.0).contains(&args.top_p) || args.top_p == 0.0 {
         bail!("--top-p must be in (0, 1], got {}", args.top_p);
     }
@@ -66,17 +92,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (None, Some(f)) => super::input::read_text(f)?,
         (None, None) => bail!("give --prompt or --prompt-file"),
     };
-    let tokenizer_path = args
-        .tokenizer
-        .clone()
-        .unwrap_or_else(|| args.model.with_file_name("tokenizer.json"));
-    let gguf = std::fs::read(&args.model)
-        .with_context(|| format!("cannot read {}", args.model.display()))?;
-    let tok = std::fs::read(&tokenizer_path)
-        .with_context(|| format!("cannot read {}", tokenizer_path.display()))?;
     let started = std::time::Instant::now();
-    let mut model = Model::from_bytes(&gguf, &tok)
-        .with_context(|| format!("cannot load {}", args.model.display()))?;
+    let mut model = load_model(&args.model, args.tokenizer.as_deref())?;
+    model.set_threads(threads);
     let load_time = started.elapsed();
     let ids = if args.raw {
         model.encode(&prompt)?

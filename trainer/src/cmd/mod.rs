@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_generate;
 pub mod check;
 pub mod citations;
 pub mod dataset;

@@ -76,20 +76,20 @@ impl ModelConfig {
         if self.vocab_size == 0 || self.dim == 0 || self.n_layers == 0 || self.ffn_dim == 0 {
             bail!("model config: vocab_size, dim, n_layers and ffn_dim must be positive");
         }
-        if self.n_heads == 0 || self.dim % self.n_heads != 0 {
+        if self.n_heads == 0 || !self.dim.is_multiple_of(self.n_heads) {
             bail!(
                 "model config: dim {} is not a multiple of n_heads {}",
                 self.dim,
                 self.n_heads
             );
         }
-        if self.head_dim() % 2 != 0 {
+        if !self.head_dim().is_multiple_of(2) {
             bail!(
                 "model config: head_dim {} must be even for RoPE",
                 self.head_dim()
             );
         }
-        if self.n_kv_heads == 0 || self.n_heads % self.n_kv_heads != 0 {
+        if self.n_kv_heads == 0 || !self.n_heads.is_multiple_of(self.n_kv_heads) {
             bail!(
                 "model config: n_heads {} is not a multiple of n_kv_heads {}",
                 self.n_heads,

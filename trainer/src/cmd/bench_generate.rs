@@ -1,0 +1,312 @@
+//! `eerd bench generate --model M.gguf`: prefill and decode speed of the runtime, beside
+//! llama.cpp's on the same GGUF, prompt and thread count (`--llamacpp`), and a check that the
+//! runtime's greedy tokens equal those of candle's `quantized_llama`, the runtime before its
+//! own kernels (`--check`).
+
+use anyhow::{bail, Context, Result};
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+use candle_transformers::models::quantized_llama::ModelWeights;
+use eerd::runtime::{GenerateOptions, Model};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// The default prompt: an assignment text of about 150 tokens.
+const PROMPT: &str = "A company keeps track of its employees, departments and projects. Each \
+department has a unique number, a name and one or more locations; an employee manages the \
+department from a start date. Each employee has a social security number, a name made of first \
+and last name, an address, a salary, a sex and a birth date. An employee works for one \
+department but may work on several projects, which need not be controlled by the same \
+department; the hours per week an employee works on each project are recorded. Each project has \
+a unique name and number and a single location. Employees may have dependents, identified by \
+their first name, with a sex, a birth date and a relationship to the employee.";
+
+/// Short prompts of the greedy-token check, beside the main one.
+const CHECK_PROMPTS: [&str; 3] = [
+    "entity EMPLOYEE { ssn <<key>> name salary }",
+    "The capital of France is",
+    "Write one sentence about databases:",
+];
+
+/// Arguments of `eerd bench generate`.
+#[derive(clap::Args)]
+pub struct GenerateArgs {
+    /// The GGUF model.
+    #[arg(long)]
+    model: PathBuf,
+    /// The tokenizer (default: the GGUF's own, else `tokenizer.json` beside the model).
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+    /// A file holding the prompt, run as is (default: a built-in assignment text).
+    #[arg(long)]
+    prompt_file: Option<PathBuf>,
+    /// Thread counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    threads: Vec<usize>,
+    /// Tokens decoded after the prompt (greedy, past the end token).
+    #[arg(long, default_value_t = 64)]
+    decode: usize,
+    /// Runs per engine and thread count; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Also run llama.cpp: the path of `scripts/llamacpp_bench.mjs` (needs node and the npm
+    /// package `node-llama-cpp`; `NODE_LLAMA_CPP` may name its entry file).
+    #[arg(long)]
+    llamacpp: Option<PathBuf>,
+    /// Compare greedy tokens with candle's `quantized_llama` on four prompts.
+    #[arg(long)]
+    check: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One engine's speeds at one thread count.
+#[derive(Clone, Debug, serde::Serialize)]
+struct Speed {
+    engine: String,
+    threads: usize,
+    prefill_tok_s: f64,
+    decode_tok_s: f64,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+/// Times one greedy generation: (prefill tok/s, decode tok/s, tokens).
+fn time_ours(model: &mut Model, ids: &[u32], decode: usize) -> Result<(f64, f64, Vec<u32>)> {
+    let options = GenerateOptions {
+        max_tokens: decode + 1,
+        ignore_eos: true,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let mut first = None;
+    let out = model.generate(ids, &options, |e| {
+        if e.count == 1 && first.is_none() {
+            first = Some(Instant::now());
+        }
+        ControlFlow::Continue(())
+    })?;
+    let ended = Instant::now();
+    let first = first.context("no token generated")?;
+    Ok((
+        ids.len() as f64 / (first - started).as_secs_f64(),
+        decode as f64 / (ended - first).as_secs_f64(),
+        out.tokens,
+    ))
+}
+
+/// Greedy tokens from candle's `quantized_llama` (the runtime before its own kernels).
+fn reference_tokens(gguf: &[u8], ids: &[u32], count: usize) -> Result<Vec<u32>> {
+    let mut reader = std::io::Cursor::new(gguf);
+    let content = gguf_file::Content::read(&mut reader)?;
+    let mut model = ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)?;
+    let mut tokens = Vec::new();
+    let mut input = ids.to_vec();
+    let mut position = 0;
+    for _ in 0..count {
+        let x = Tensor::new(input.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+        let logits: Vec<f32> = model.forward(&x, position)?.squeeze(0)?.to_vec1()?;
+        position += input.len();
+        let next = logits
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i as u32)
+            .context("empty logits")?;
+        tokens.push(next);
+        input = vec![next];
+    }
+    Ok(tokens)
+}
+
+fn run_llamacpp(
+    script: &Path,
+    model: &Path,
+    ids: &[u32],
+    threads: usize,
+    a: &GenerateArgs,
+) -> Result<(Speed, Vec<u32>)> {
+    let ids_arg = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let out = std::process::Command::new("node")
+        .arg(script)
+        .args(["--model", &model.display().to_string()])
+        .args(["--ids", &ids_arg])
+        .args(["--threads", &threads.to_string()])
+        .args(["--decode", &a.decode.to_string()])
+        .args(["--runs", "1"])
+        .output()
+        .context("cannot run node (needed for --llamacpp)")?;
+    if !out.status.success() {
+        bail!(
+            "llama.cpp bench failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .last()
+        .context("llama.cpp bench printed nothing")?;
+    let v: serde_json::Value =
+        serde_json::from_str(line).with_context(|| format!("llama.cpp bench printed {line:?}"))?;
+    let greedy = v["greedy"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_u64())
+                .map(|t| t as u32)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((
+        Speed {
+            engine: "llama.cpp".into(),
+            threads,
+            prefill_tok_s: v["prefill_tok_s"].as_f64().unwrap_or(0.0),
+            decode_tok_s: v["decode_tok_s"].as_f64().unwrap_or(0.0),
+        },
+        greedy,
+    ))
+}
+
+/// Runs `eerd bench generate`.
+pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
+    if a.runs == 0 || a.decode == 0 || a.threads.contains(&0) {
+        bail!("--runs, --decode and every --threads value must be at least 1");
+    }
+    let prompt = match &a.prompt_file {
+        Some(f) => super::input::read_text(f)?,
+        None => PROMPT.to_string(),
+    };
+    let mut model = super::generate::load_model(&a.model, a.tokenizer.as_deref())?;
+    let ids = model.encode(&prompt)?;
+    eprintln!(
+        "{}: {} prompt tokens, {} decoded, {} runs; kernels {:?}",
+        a.model.display(),
+        ids.len(),
+        a.decode,
+        a.runs,
+        eerd::runtime::Simd::detect()
+    );
+    let mut speeds = Vec::new();
+    let mut llama_greedy = None;
+    let mut ours_greedy = Vec::new();
+    for &threads in &a.threads {
+        model.set_threads(threads);
+        let (mut ours_p, mut ours_d, mut peer_p, mut peer_d) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..a.runs {
+            let (p, d, tokens) = time_ours(&mut model, &ids, a.decode)?;
+            ours_p.push(p);
+            ours_d.push(d);
+            ours_greedy = tokens;
+            if let Some(script) = &a.llamacpp {
+                let (s, greedy) = run_llamacpp(script, &a.model, &ids, threads, &a)?;
+                peer_p.push(s.prefill_tok_s);
+                peer_d.push(s.decode_tok_s);
+                llama_greedy = Some(greedy);
+            }
+        }
+        speeds.push(Speed {
+            engine: "eerd".into(),
+            threads,
+            prefill_tok_s: median(ours_p),
+            decode_tok_s: median(ours_d),
+        });
+        if a.llamacpp.is_some() {
+            speeds.push(Speed {
+                engine: "llama.cpp".into(),
+                threads,
+                prefill_tok_s: median(peer_p),
+                decode_tok_s: median(peer_d),
+            });
+        }
+    }
+    let agree_llamacpp = llama_greedy.as_ref().map(|g: &Vec<u32>| {
+        g.iter()
+            .zip(&ours_greedy)
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    let mut checks = Vec::new();
+    if a.check {
+        let gguf = std::fs::read(&a.model)?;
+        model.set_threads(1);
+        for text in std::iter::once(prompt.as_str()).chain(CHECK_PROMPTS) {
+            let ids = model.encode(text)?;
+            let count = a.decode.min(32);
+            let ours = model
+                .generate(
+                    &ids,
+                    &GenerateOptions {
+                        max_tokens: count,
+                        ignore_eos: true,
+                        ..Default::default()
+                    },
+                    |_| ControlFlow::Continue(()),
+                )?
+                .tokens;
+            let reference = reference_tokens(&gguf, &ids, count)?;
+            let same = ours
+                .iter()
+                .zip(&reference)
+                .take_while(|(a, b)| a == b)
+                .count();
+            checks.push((text.chars().take(40).collect::<String>(), same, count));
+        }
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "model": a.model.display().to_string(),
+                "prompt_tokens": ids.len(),
+                "decode": a.decode,
+                "runs": a.runs,
+                "speeds": speeds,
+                "greedy_prefix_equal_to_llamacpp": agree_llamacpp,
+                "reference_check": checks.iter().map(|(p, s, c)| serde_json::json!({"prompt": p, "equal_prefix": s, "tokens": c})).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!("engine     threads  prefill tok/s  decode tok/s");
+        for s in &speeds {
+            println!(
+                "{:<10} {:>7}  {:>13.1}  {:>12.1}",
+                s.engine, s.threads, s.prefill_tok_s, s.decode_tok_s
+            );
+        }
+        if a.llamacpp.is_some() {
+            for &t in &a.threads {
+                let ours = speeds.iter().find(|s| s.engine == "eerd" && s.threads == t);
+                let peer = speeds
+                    .iter()
+                    .find(|s| s.engine == "llama.cpp" && s.threads == t);
+                if let (Some(o), Some(p)) = (ours, peer) {
+                    println!(
+                        "ours ÷ llama.cpp, {t} thread(s): prefill {:.2}×, decode {:.2}×",
+                        o.prefill_tok_s / p.prefill_tok_s,
+                        o.decode_tok_s / p.decode_tok_s
+                    );
+                }
+            }
+        }
+        if let Some(n) = agree_llamacpp {
+            println!(
+                "greedy tokens equal to llama.cpp's for the first {n} of {}",
+                ours_greedy
+                    .len()
+                    .min(llama_greedy.as_ref().map_or(0, Vec::len))
+            );
+        }
+        for (p, same, count) in &checks {
+            println!("greedy tokens equal to candle quantized_llama: {same}/{count} ({p:?})");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
