@@ -126,6 +126,8 @@ fn rows(simd: Simd, m: &Matrix, first: usize, out: &mut [f32], x: &[f32], xq: &Q
         Simd::Avx512 => unsafe { super::kernels_x86::rows_vnni(m, first, out, xq) },
         #[cfg(target_arch = "x86_64")]
         Simd::Avx2 => unsafe { super::kernels_x86::rows_avx2(m, first, out, xq) },
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        _ if m.wants_quantized() => super::kernels_wasm::rows_simd128(m, first, out, xq),
         _ => rows_generic(m, first, out, x, xq),
     }
 }

@@ -28,6 +28,8 @@
 mod generate;
 mod gguf_tokenizer;
 mod grader;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod kernels_wasm;
 #[cfg(target_arch = "x86_64")]
 mod kernels_x86;
 mod llama;

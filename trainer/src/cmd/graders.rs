@@ -8,17 +8,18 @@ use eerd::runtime::{GenerateOptions, Model, ModelGrader};
 use std::path::Path;
 
 fn model_grader(spec: &str, path: &str, audit: bool, max_tokens: usize) -> Result<Box<dyn Grader>> {
-    // One thread unless CANDLE_NUM_THREADS says otherwise: candle's default pool spin-waits and
-    // made grading ~10x slower whenever another process used the second core.
-    eerd_trainer::threads::configure(None);
+    // One thread unless CANDLE_NUM_THREADS says otherwise: a grade is short, and a second
+    // thread only helps on an idle machine.
+    let threads = eerd_trainer::threads::configure(None);
     let path = Path::new(path);
     let gguf = std::fs::read(path)
         .with_context(|| format!("--grader {spec}: cannot read {}", path.display()))?;
     let tokenizer_path = path.with_file_name("tokenizer.json");
     let tokenizer = std::fs::read(&tokenizer_path)
         .with_context(|| format!("--grader {spec}: cannot read {}", tokenizer_path.display()))?;
-    let model = Model::from_bytes(&gguf, &tokenizer)
+    let mut model = Model::from_bytes(&gguf, &tokenizer)
         .with_context(|| format!("--grader {spec}: cannot load {}", path.display()))?;
+    model.set_threads(threads);
     let options = GenerateOptions {
         max_tokens,
         ..GenerateOptions::default()
