@@ -1,6 +1,7 @@
-//! `eerd tokenizer train FILE… --out tokenizer.json`: train a byte-level BPE tokenizer.
+//! `eerd tokenizer train FILE… --out tokenizer.json`: train a byte-level BPE tokenizer;
+//! `eerd tokenizer extract --model M.gguf --out tokenizer.json`: the GGUF's own tokenizer.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use eerd_trainer::tokenizer::{self, SPECIAL_TOKENS};
 use std::path::PathBuf;
@@ -17,6 +18,19 @@ pub struct Args {
 enum TokenizerCommand {
     /// Train a byte-level BPE tokenizer on text files (`.jsonl` files: their string fields).
     Train(TrainArgs),
+    /// Write the tokenizer a GGUF model carries in its metadata as `tokenizer.json`.
+    Extract(ExtractArgs),
+}
+
+/// Arguments of `eerd tokenizer extract`.
+#[derive(clap::Args)]
+struct ExtractArgs {
+    /// The GGUF model.
+    #[arg(long)]
+    model: PathBuf,
+    /// Where to write `tokenizer.json`.
+    #[arg(long, short)]
+    out: PathBuf,
 }
 
 /// Arguments of `eerd tokenizer train`.
@@ -37,6 +51,19 @@ struct TrainArgs {
 /// Runs `eerd tokenizer`.
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
+        TokenizerCommand::Extract(a) => {
+            let gguf = std::fs::read(&a.model)
+                .with_context(|| format!("cannot read {}", a.model.display()))?;
+            let model = eerd::runtime::Model::from_gguf(&gguf)
+                .with_context(|| format!("cannot load {}", a.model.display()))?;
+            tokenizer::save(model.tokenizer(), &a.out)?;
+            eprintln!(
+                "wrote {} ({} tokens)",
+                a.out.display(),
+                model.tokenizer().get_vocab_size(true)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         TokenizerCommand::Train(a) => {
             let started = std::time::Instant::now();
             let texts = tokenizer::training_texts(&a.files)?;
