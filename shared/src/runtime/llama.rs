@@ -5,8 +5,9 @@
 //! embedding on interleaved pairs (GGUF's layout), grouped-query attention, a SwiGLU
 //! feed-forward block, and an output layer that may be tied to the token embedding.
 
+use super::attention::{attend, Shape};
 use super::matmul::{matmul, matvec, Simd};
-use super::quant::{dot_f32, Matrix, QuantizedVector};
+use super::quant::{Matrix, QuantizedVector};
 use super::threads::Threads;
 use super::{Result, RuntimeError};
 use candle_core::quantized::gguf_file::{Content, Value};
@@ -379,7 +380,6 @@ impl Llama {
         let n = ids.len();
         let (dim, hd) = (cfg.dim, cfg.head_dim());
         let kv_dim = cfg.kv_heads * hd;
-        let group = cfg.heads / cfg.kv_heads;
         let (th, simd) = (&self.threads, self.simd);
         let s = &mut self.scratch;
         // `out (n × rows) = input (n × cols) · mᵀ`; one vector goes through its quantized form
@@ -413,7 +413,6 @@ impl Llama {
                 s.sin[t * half + i] = a.sin();
             }
         }
-        let scale = 1.0 / (hd as f32).sqrt();
         s.h.resize(n * dim, 0.0);
         s.att.resize(n * dim, 0.0);
         for (layer, cache) in self.layers.iter().zip(self.caches.iter_mut()) {
@@ -430,31 +429,12 @@ impl Llama {
             cache.v.truncate(position * kv_dim);
             cache.k.extend_from_slice(&s.k);
             cache.v.extend_from_slice(&s.v);
-            let (q, keys, values) = (&s.q, &cache.k, &cache.v);
-            // One task per (token, head): causal attention over the cached positions.
-            th.for_chunks(&mut s.att, hd, |offset, out| {
-                let (t, h) = (offset / dim, (offset % dim) / hd);
-                let kvh = h / group;
-                let qv = &q[t * dim + h * hd..t * dim + (h + 1) * hd];
-                let at = |j: usize| j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd;
-                let seen = position + t + 1;
-                let mut scores: Vec<f32> = (0..seen)
-                    .map(|j| dot_f32(qv, &keys[at(j)]) * scale)
-                    .collect();
-                let max = scores.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                let mut sum = 0f32;
-                for v in scores.iter_mut() {
-                    *v = (*v - max).exp();
-                    sum += *v;
-                }
-                out.fill(0.0);
-                for (j, &w) in scores.iter().enumerate() {
-                    let w = w / sum;
-                    for (o, &v) in out.iter_mut().zip(&values[at(j)]) {
-                        *o += w * v;
-                    }
-                }
-            });
+            let shape = Shape {
+                heads: cfg.heads,
+                kv_heads: cfg.kv_heads,
+                head_dim: hd,
+            };
+            attend(th, shape, &s.q, &cache.k, &cache.v, position, n, &mut s.att);
             quantize(&mut s.hq, &s.att);
             project(&layer.wo, &s.att, &s.hq, &mut s.o);
             for (x, o) in s.x.iter_mut().zip(&s.o) {

@@ -8,6 +8,7 @@
 //! On x86-64 the kernels are compiled a second time for AVX2 and for AVX-512 and chosen when
 //! the CPU has them; in the browser they are compiled for simd128 (`.cargo/config.toml`).
 
+use super::attention::SharedOut;
 use super::quant::{Layout, Matrix, QuantizedVector};
 use super::threads::Threads;
 
@@ -195,20 +196,3 @@ pub fn matmul(threads: &Threads, m: &Matrix, xs: &[f32], n: usize, out: &mut [f3
         });
     });
 }
-
-/// `out`'s pointer, shared by the tasks that write disjoint columns of it.
-#[derive(Clone, Copy)]
-struct SharedOut(*mut f32);
-impl SharedOut {
-    /// The pointer to element `i` (a method, so closures capture the whole `Sync` wrapper).
-    ///
-    /// # Safety
-    /// `i` must be inside the buffer.
-    unsafe fn at(self, i: usize) -> *mut f32 {
-        self.0.add(i)
-    }
-}
-
-// SAFETY: every task writes only its own columns.
-unsafe impl Send for SharedOut {}
-unsafe impl Sync for SharedOut {}

@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod attention;
 mod generate;
 mod gguf_tokenizer;
 mod grader;

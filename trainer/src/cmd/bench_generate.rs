@@ -185,7 +185,25 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
         None => PROMPT.to_string(),
     };
     let mut model = super::generate::load_model(&a.model, a.tokenizer.as_deref())?;
-    let ids = model.encode(&prompt)?;
+    let mut ids = model.encode(&prompt)?;
+    let room = model.context_length().saturating_sub(a.decode + 1);
+    if room == 0 {
+        bail!(
+            "--decode {} leaves no room for a prompt in the context of {} tokens",
+            a.decode,
+            model.context_length()
+        );
+    }
+    if ids.len() > room {
+        eprintln!(
+            "note: the prompt's {} tokens are cut to their first {room}, to fit the context of {} \
+             tokens with {} decoded",
+            ids.len(),
+            model.context_length(),
+            a.decode
+        );
+        ids.truncate(room);
+    }
     eprintln!(
         "{}: {} prompt tokens, {} decoded, {} runs; kernels {:?}",
         a.model.display(),
@@ -238,8 +256,9 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
         let gguf = std::fs::read(&a.model)?;
         model.set_threads(1);
         for text in std::iter::once(prompt.as_str()).chain(CHECK_PROMPTS) {
-            let ids = model.encode(text)?;
             let count = a.decode.min(32);
+            let mut ids = model.encode(text)?;
+            ids.truncate(model.context_length().saturating_sub(count + 1).max(1));
             let ours = model
                 .generate(
                     &ids,

@@ -1,0 +1,166 @@
+//! Causal grouped-query attention over the KV cache: per head for one new token, per head as
+//! two matrix products (`QKᵀ`, then `PV`, with the `gemm` crate) for a batch of new tokens.
+
+use super::quant::dot_f32;
+use super::threads::Threads;
+
+/// The attention's shape.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads (each serves `heads / kv_heads` query heads).
+    pub kv_heads: usize,
+    /// Width of a head.
+    pub head_dim: usize,
+}
+
+thread_local! {
+    /// Each thread's buffer of attention weights.
+    static SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Softmax of `row` in place.
+fn softmax(row: &mut [f32]) {
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0f32;
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// `out` (`n × heads·head_dim`) = attention of the `n` queries `q` (same layout), new at
+/// positions `position..position + n`, over `keys` and `values` (`[position][kv_heads ·
+/// head_dim]`, the new positions included).
+#[allow(clippy::too_many_arguments)]
+pub fn attend(
+    threads: &Threads,
+    shape: Shape,
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    position: usize,
+    n: usize,
+    out: &mut [f32],
+) {
+    let Shape {
+        heads,
+        kv_heads,
+        head_dim: hd,
+    } = shape;
+    let (dim, kv_dim) = (heads * hd, kv_heads * hd);
+    let group = heads / kv_heads;
+    let scale = 1.0 / (hd as f32).sqrt();
+    let total = position + n;
+    if n == 1 {
+        threads.for_chunks(out, hd, |offset, out| {
+            let h = offset / hd;
+            let kv = (h / group) * hd;
+            let qv = &q[h * hd..(h + 1) * hd];
+            SCORES.with_borrow_mut(|scores| {
+                scores.clear();
+                scores
+                    .extend((0..total).map(|j| {
+                        dot_f32(qv, &keys[j * kv_dim + kv..j * kv_dim + kv + hd]) * scale
+                    }));
+                softmax(scores);
+                out.fill(0.0);
+                for (j, &w) in scores.iter().enumerate() {
+                    for (o, &v) in out
+                        .iter_mut()
+                        .zip(&values[j * kv_dim + kv..j * kv_dim + kv + hd])
+                    {
+                        *o += w * v;
+                    }
+                }
+            });
+        });
+        return;
+    }
+    let dst = SharedOut(out.as_mut_ptr());
+    threads.for_ranges(heads, 1, |h, _| {
+        let kv = (h / group) * hd;
+        SCORES.with_borrow_mut(|scores| {
+            scores.resize(n * total, 0.0);
+            // SAFETY (both products): pointers and strides describe `q`, the cache, `scores`
+            // and `out`; each task writes only head `h`'s columns of `out`.
+            unsafe {
+                // scores (n × total) = q_h (n × hd) · k_hᵀ (hd × total) · scale
+                gemm::gemm(
+                    n,
+                    total,
+                    hd,
+                    scores.as_mut_ptr(),
+                    1,
+                    total as isize,
+                    false,
+                    q.as_ptr().add(h * hd),
+                    1,
+                    dim as isize,
+                    keys.as_ptr().add(kv),
+                    kv_dim as isize,
+                    1,
+                    0.0,
+                    scale,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            for t in 0..n {
+                let row = &mut scores[t * total..(t + 1) * total];
+                let seen = position + t + 1;
+                softmax(&mut row[..seen]);
+                row[seen..].fill(0.0);
+            }
+            unsafe {
+                // out_h (n × hd) = scores (n × total) · v_h (total × hd)
+                gemm::gemm(
+                    n,
+                    hd,
+                    total,
+                    dst.at(h * hd),
+                    1,
+                    dim as isize,
+                    false,
+                    scores.as_ptr(),
+                    1,
+                    total as isize,
+                    values.as_ptr().add(kv),
+                    1,
+                    kv_dim as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        });
+    });
+}
+
+/// `out`'s pointer, shared by the tasks that write disjoint columns of it.
+#[derive(Clone, Copy)]
+pub(super) struct SharedOut(pub(super) *mut f32);
+
+impl SharedOut {
+    /// The pointer to element `i` (a method, so closures capture the whole `Sync` wrapper).
+    ///
+    /// # Safety
+    /// `i` must be inside the buffer.
+    pub(super) unsafe fn at(self, i: usize) -> *mut f32 {
+        self.0.add(i)
+    }
+}
+
+// SAFETY: every task writes only its own columns.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
