@@ -58,7 +58,7 @@ pub fn attend(
     let scale = 1.0 / (hd as f32).sqrt();
     let total = position + n;
     if n == 1 {
-        threads.for_chunks(out, hd, |offset, out| {
+        threads.for_chunks(out, hd, 2 * heads * total * hd, |offset, out| {
             let h = offset / hd;
             let kv = (h / group) * hd;
             let qv = &q[h * hd..(h + 1) * hd];
@@ -83,7 +83,7 @@ pub fn attend(
         return;
     }
     let dst = SharedOut(out.as_mut_ptr());
-    threads.for_ranges(heads, 1, |h, _| {
+    threads.for_ranges(heads, 1, 2 * heads * n * total * hd, |h, _| {
         let kv = (h / group) * hd;
         SCORES.with_borrow_mut(|scores| {
             scores.resize(n * total, 0.0);

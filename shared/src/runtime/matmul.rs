@@ -144,7 +144,7 @@ pub fn matvec(
     out: &mut [f32],
 ) {
     debug_assert_eq!(out.len(), m.rows);
-    threads.for_chunks(out, ROWS_PER_TASK, |first, chunk| {
+    threads.for_chunks(out, ROWS_PER_TASK, m.rows * m.cols, |first, chunk| {
         rows(simd, m, first, chunk, x, xq)
     });
 }
@@ -156,7 +156,7 @@ pub fn matmul(threads: &Threads, m: &Matrix, xs: &[f32], n: usize, out: &mut [f3
     assert_eq!(xs.len(), n * k);
     assert_eq!(out.len(), n * rows);
     let dst = SharedOut(out.as_mut_ptr());
-    threads.for_ranges(rows, PREFILL_TILE, |first, end| {
+    threads.for_ranges(rows, PREFILL_TILE, n * rows * k, |first, end| {
         let tile_rows = end - first;
         TILE.with_borrow_mut(|buf| {
             let weights: &[f32] = match &m.layout {

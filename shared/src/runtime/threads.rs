@@ -44,16 +44,30 @@ impl Threads {
         self.count
     }
 
-    /// Calls `f(offset, chunk)` for each run of `chunk` items of `data`, on the pool.
+    /// The pool, if `work` (multiply-adds) is worth handing to it: below
+    /// [`Threads::MIN_PARALLEL_WORK`] the calling thread is faster than waking the others.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn pool_for(&self, work: usize) -> Option<&rayon::ThreadPool> {
+        self.pool
+            .as_ref()
+            .filter(|_| work >= Self::MIN_PARALLEL_WORK)
+    }
+
+    /// Multiply-adds below which a call stays on the calling thread (about 20 µs of work).
+    pub const MIN_PARALLEL_WORK: usize = 1 << 18;
+
+    /// Calls `f(offset, chunk)` for each run of `chunk` items of `data`, on the pool when
+    /// the call's `work` (multiply-adds) is worth it.
     pub fn for_chunks<T: Send>(
         &self,
         data: &mut [T],
         chunk: usize,
+        work: usize,
         f: impl Fn(usize, &mut [T]) + Sync,
     ) {
         let chunk = chunk.max(1);
         #[cfg(not(target_arch = "wasm32"))]
-        if let Some(pool) = &self.pool {
+        if let Some(pool) = self.pool_for(work) {
             use rayon::prelude::*;
             pool.install(|| {
                 data.par_chunks_mut(chunk)
@@ -67,13 +81,20 @@ impl Threads {
         }
     }
 
-    /// Calls `f(start, end)` for each run of `chunk` indices of `0..total`, on the pool.
-    pub fn for_ranges(&self, total: usize, chunk: usize, f: impl Fn(usize, usize) + Sync) {
+    /// Calls `f(start, end)` for each run of `chunk` indices of `0..total`, on the pool when
+    /// the call's `work` (multiply-adds) is worth it.
+    pub fn for_ranges(
+        &self,
+        total: usize,
+        chunk: usize,
+        work: usize,
+        f: impl Fn(usize, usize) + Sync,
+    ) {
         let chunk = chunk.max(1);
         let runs = total.div_ceil(chunk);
         let run = |i: usize| f(i * chunk, ((i + 1) * chunk).min(total));
         #[cfg(not(target_arch = "wasm32"))]
-        if let Some(pool) = &self.pool {
+        if let Some(pool) = self.pool_for(work) {
             use rayon::prelude::*;
             pool.install(|| (0..runs).into_par_iter().for_each(run));
             return;
