@@ -66,6 +66,8 @@ impl Threads {
         f: impl Fn(usize, &mut [T]) + Sync,
     ) {
         let chunk = chunk.max(1);
+        #[cfg(target_arch = "wasm32")]
+        let _ = work;
         #[cfg(not(target_arch = "wasm32"))]
         if let Some(pool) = self.pool_for(work) {
             use rayon::prelude::*;
@@ -93,6 +95,8 @@ impl Threads {
         let chunk = chunk.max(1);
         let runs = total.div_ceil(chunk);
         let run = |i: usize| f(i * chunk, ((i + 1) * chunk).min(total));
+        #[cfg(target_arch = "wasm32")]
+        let _ = work;
         #[cfg(not(target_arch = "wasm32"))]
         if let Some(pool) = self.pool_for(work) {
             use rayon::prelude::*;
