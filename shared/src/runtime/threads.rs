@@ -1,6 +1,10 @@
 //! The runtime's worker threads: a private rayon pool natively (workers sleep when idle, so
 //! a busy machine does not lose a core to spinning), the calling thread alone in the browser.
 
+/// Multiply-adds below which a call stays on the calling thread (about 20 µs of work).
+#[cfg(not(target_arch = "wasm32"))]
+const MIN_PARALLEL_WORK: usize = 1 << 18;
+
 /// How many threads the runtime's products use, and the pool that runs them.
 pub struct Threads {
     count: usize,
@@ -45,16 +49,13 @@ impl Threads {
     }
 
     /// The pool, if `work` (multiply-adds) is worth handing to it: below
-    /// [`Threads::MIN_PARALLEL_WORK`] the calling thread is faster than waking the others.
+    /// [`MIN_PARALLEL_WORK`] the calling thread is faster than waking the others.
     #[cfg(not(target_arch = "wasm32"))]
     fn pool_for(&self, work: usize) -> Option<&rayon::ThreadPool> {
         self.pool
             .as_ref()
             .filter(|_| work >= Self::MIN_PARALLEL_WORK)
     }
-
-    /// Multiply-adds below which a call stays on the calling thread (about 20 µs of work).
-    pub const MIN_PARALLEL_WORK: usize = 1 << 18;
 
     /// Calls `f(offset, chunk)` for each run of `chunk` items of `data`, on the pool when
     /// the call's `work` (multiply-adds) is worth it.
