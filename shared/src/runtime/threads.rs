@@ -52,9 +52,7 @@ impl Threads {
     /// [`MIN_PARALLEL_WORK`] the calling thread is faster than waking the others.
     #[cfg(not(target_arch = "wasm32"))]
     fn pool_for(&self, work: usize) -> Option<&rayon::ThreadPool> {
-        self.pool
-            .as_ref()
-            .filter(|_| work >= Self::MIN_PARALLEL_WORK)
+        self.pool.as_ref().filter(|_| work >= MIN_PARALLEL_WORK)
     }
 
     /// Calls `f(offset, chunk)` for each run of `chunk` items of `data`, on the pool when
