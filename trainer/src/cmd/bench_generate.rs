@@ -24,10 +24,12 @@ a unique name and number and a single location. Employees may have dependents, i
 their first name, with a sex, a birth date and a relationship to the employee.";
 
 /// Short prompts of the greedy-token check, beside the main one.
-const CHECK_PROMPTS: [&str; 3] = [
+const CHECK_PROMPTS: [&str; 5] = [
     "entity EMPLOYEE { ssn <<key>> name salary }",
     "The capital of France is",
     "Write one sentence about databases:",
+    "def fibonacci(n):",
+    "Once upon a time, in a small village,",
 ];
 
 /// Arguments of `eerd bench generate`.
@@ -55,9 +57,13 @@ pub struct GenerateArgs {
     /// package `node-llama-cpp`; `NODE_LLAMA_CPP` may name its entry file).
     #[arg(long)]
     llamacpp: Option<PathBuf>,
-    /// Compare greedy tokens with candle's `quantized_llama` on four prompts.
+    /// Compare greedy tokens with candle's `quantized_llama` on six prompts.
     #[arg(long)]
     check: bool,
+    /// With `--check`: an F32 GGUF of the same weights (`eerd export --gguf M --quant f32`);
+    /// both engines' greedy tokens are also compared with the exact model's.
+    #[arg(long, requires = "check")]
+    exact: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -252,6 +258,24 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
             .count()
     });
     let mut checks = Vec::new();
+    let mut exact = match &a.exact {
+        Some(path) => Some(super::generate::load_model(path, a.tokenizer.as_deref())?),
+        None => None,
+    };
+    let greedy = |m: &mut Model, ids: &[u32], count: usize| -> Result<Vec<u32>> {
+        Ok(m.generate(
+            ids,
+            &GenerateOptions {
+                max_tokens: count,
+                ignore_eos: true,
+                ..Default::default()
+            },
+            |_| ControlFlow::Continue(()),
+        )?
+        .tokens)
+    };
+    let prefix = |a: &[u32], b: &[u32]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let mut exact_agreement = (0, 0, 0);
     if a.check {
         let gguf = std::fs::read(&a.model)?;
         model.set_threads(1);
@@ -259,24 +283,19 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
             let count = a.decode.min(32);
             let mut ids = model.encode(text)?;
             ids.truncate(model.context_length().saturating_sub(count + 1).max(1));
-            let ours = model
-                .generate(
-                    &ids,
-                    &GenerateOptions {
-                        max_tokens: count,
-                        ignore_eos: true,
-                        ..Default::default()
-                    },
-                    |_| ControlFlow::Continue(()),
-                )?
-                .tokens;
+            let ours = greedy(&mut model, &ids, count)?;
             let reference = reference_tokens(&gguf, &ids, count)?;
-            let same = ours
-                .iter()
-                .zip(&reference)
-                .take_while(|(a, b)| a == b)
-                .count();
-            checks.push((text.chars().take(40).collect::<String>(), same, count));
+            checks.push((
+                text.chars().take(40).collect::<String>(),
+                prefix(&ours, &reference),
+                count,
+            ));
+            if let Some(exact) = exact.as_mut() {
+                let truth = greedy(exact, &ids, count)?;
+                exact_agreement.0 += prefix(&ours, &truth);
+                exact_agreement.1 += prefix(&reference, &truth);
+                exact_agreement.2 += count;
+            }
         }
     }
     if a.json {
@@ -289,6 +308,7 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
                 "runs": a.runs,
                 "speeds": speeds,
                 "greedy_prefix_equal_to_llamacpp": agree_llamacpp,
+                "exact_agreement": a.exact.as_ref().map(|_| serde_json::json!({"ours": exact_agreement.0, "candle": exact_agreement.1, "tokens": exact_agreement.2})),
                 "reference_check": checks.iter().map(|(p, s, c)| serde_json::json!({"prompt": p, "equal_prefix": s, "tokens": c})).collect::<Vec<_>>(),
             })
         );
@@ -325,6 +345,13 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
         }
         for (p, same, count) in &checks {
             println!("greedy tokens equal to candle quantized_llama: {same}/{count} ({p:?})");
+        }
+        if a.exact.is_some() {
+            let (ours, candle, total) = exact_agreement;
+            println!(
+                "greedy tokens equal to the exact (F32) model's, summed over the prompts: ours \
+                 {ours}/{total}, candle quantized_llama {candle}/{total}"
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
