@@ -93,26 +93,29 @@ pub fn bench_native(root: &Path, args: &[String]) -> Result<()> {
         }
     }
     if setup_only {
-        println!("{}\n{}", q4_1.display(), q8_0.display());
+        println!("{}\n{}\n{}", q4_1.display(), q8_0.display(), f32.display());
         return Ok(());
     }
     let entry = modules.join("node-llama-cpp/dist/index.js");
     let default_model = root.join("static/models/default/model.gguf");
-    for model in [&q4_1, &q8_0, &default_model] {
+    for (model, exact) in [
+        (&q4_1, Some(&f32)),
+        (&q8_0, Some(&f32)),
+        (&default_model, None),
+    ] {
         println!("\n## {}", model.display());
-        run(Command::new(&eerd)
+        let mut command = Command::new(&eerd);
+        command
             .env("NODE_LLAMA_CPP", &entry)
             .args(["bench", "generate", "--model"])
             .arg(model)
-            .args([
-                "--threads",
-                &threads,
-                "--runs",
-                &runs,
-                "--check",
-                "--llamacpp",
-            ])
-            .arg(root.join("scripts/llamacpp_bench.mjs")))?;
+            .args(["--threads", &threads, "--runs", &runs])
+            .args(["--check", "--llamacpp"])
+            .arg(root.join("scripts/llamacpp_bench.mjs"));
+        if let Some(exact) = exact {
+            command.arg("--exact").arg(exact);
+        }
+        run(&mut command)?;
     }
     Ok(())
 }
