@@ -46,7 +46,8 @@ struct HfConfig {
     head_dim: Option<usize>,
 }
 
-/// An imported base model: config, weights under this crate's names, tokenizer.
+/// An imported base model (`eerd import hf` or `eerd import gguf`): config, weights under this
+/// crate's names, tokenizer.
 pub struct HfModel {
     /// The model's hyper-parameters.
     pub config: ModelConfig,
@@ -192,7 +193,19 @@ pub fn load(dir: &Path, device: &Device) -> Result<HfModel> {
     }
 
     let tok_path = dir.join("tokenizer.json");
-    let mut tokenizer = crate::tokenizer::load(&tok_path)?;
+    let tokenizer = crate::tokenizer::load(&tok_path)?;
+    complete_base(config, weights, tokenizer, &dir.display().to_string())
+}
+
+/// Finishes an imported base (from a Hugging Face directory or a GGUF file, named `source` in
+/// errors): the tokenizer gets the special tokens it lacks, the embedding (and output) matrix
+/// grows to match, and every weight's shape is checked against `config`.
+pub fn complete_base(
+    mut config: ModelConfig,
+    mut weights: HashMap<String, Tensor>,
+    mut tokenizer: Tokenizer,
+    source: &str,
+) -> Result<HfModel> {
     let missing: Vec<AddedToken> = SPECIAL_TOKENS
         .iter()
         .filter(|t| tokenizer.token_to_id(t).is_none())
@@ -223,8 +236,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<HfModel> {
             .with_context(|| format!("missing `{name}`"))?;
         if t.dims() != shape.as_slice() {
             bail!(
-                "{}: `{name}` has shape {:?}, expected {shape:?}",
-                dir.display(),
+                "{source}: `{name}` has shape {:?}, expected {shape:?}",
                 t.dims()
             );
         }

@@ -21,6 +21,7 @@ pub mod dpo;
 pub mod endpoint;
 pub mod export;
 pub mod fsutil;
+pub mod gguf_import;
 pub mod hf;
 pub mod metrics;
 pub mod model;

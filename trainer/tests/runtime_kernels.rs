@@ -99,6 +99,10 @@ fn every_kernel_computes_the_row_products() {
 /// A tiny random llama (widths that are multiples of 256, so every type applies) written as
 /// GGUF with `quant`, with its tokenizer in the metadata.
 fn tiny_gguf(quant: Quant, dir: &std::path::Path) -> Vec<u8> {
+    tiny_gguf_with(quant, dir, false)
+}
+
+fn tiny_gguf_with(quant: Quant, dir: &std::path::Path, tied: bool) -> Vec<u8> {
     let tok = common::tokenizer();
     let mut config = ModelConfig::preset("tiny", tok.get_vocab_size(true)).unwrap();
     config.dim = 256;
@@ -106,9 +110,10 @@ fn tiny_gguf(quant: Quant, dir: &std::path::Path) -> Vec<u8> {
     config.n_heads = 4;
     config.n_kv_heads = 2;
     config.max_seq_len = 128;
+    config.tie_embeddings = tied;
     let varmap = init_varmap(&config, 5, &Device::Cpu).unwrap();
     let weights = eerd_trainer::checkpoint::weights(&varmap);
-    let out = dir.join(format!("{quant:?}.gguf"));
+    let out = dir.join(format!("{quant:?}-{tied}.gguf"));
     export(&config, &weights, &tok, &out, quant).unwrap();
     std::fs::read(&out).unwrap()
 }
@@ -349,5 +354,61 @@ fn gguf_pre_tokenizers_and_bad_metadata() {
     assert!(e.contains("architecture `qwen2`"), "{e}");
     assert!(
         !Model::gguf_has_tokenizer(&with_metadata(&gguf, "tokenizer.ggml.tokens", None)).unwrap()
+    );
+}
+
+#[test]
+fn gguf_import_gives_the_trainer_the_runtimes_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    for tied in [false, true] {
+        let gguf = tiny_gguf_with(Quant::F32, tmp.path(), tied);
+        let path = tmp.path().join(format!("F32-{tied}.gguf"));
+        let base = eerd_trainer::gguf_import::load(&path).unwrap();
+        assert_eq!(base.config.tie_embeddings, tied);
+        assert_eq!((base.config.dim, base.config.n_kv_heads), (256, 2));
+        let varmap = candle_nn::VarMap::new();
+        {
+            let mut data = varmap.data().lock().unwrap();
+            for (name, t) in &base.weights {
+                data.insert(name.clone(), candle_core::Var::from_tensor(t).unwrap());
+            }
+        }
+        let model =
+            eerd_trainer::model::Llama::new(base.config.clone(), &varmap, &Device::Cpu).unwrap();
+        let mut runtime = Model::from_gguf(&gguf).unwrap();
+        let ids = prompt(&runtime);
+        let want = runtime.logits(&ids).unwrap();
+        let got = common::trainer_logits(&model, &ids, &Device::Cpu);
+        let scale = want.iter().flatten().fold(0f32, |m, v| m.max(v.abs()));
+        for (pos, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                max_diff(a, b) <= 1e-3 * scale.max(1.0),
+                "tied {tied}, position {pos}"
+            );
+        }
+        // The tokenizer is the GGUF's, special tokens included.
+        assert_eq!(
+            base.tokenizer
+                .encode("entity A { id }", false)
+                .unwrap()
+                .get_ids(),
+            runtime.encode("entity A { id }").unwrap()
+        );
+    }
+    // A file without a tensor, or without a key, names it.
+    let gguf = tiny_gguf(Quant::Q8_0, tmp.path());
+    let broken = tmp.path().join("broken.gguf");
+    std::fs::write(
+        &broken,
+        with_metadata(&gguf, "llama.attention.head_count", None),
+    )
+    .unwrap();
+    let e = format!(
+        "{:#}",
+        eerd_trainer::gguf_import::load(&broken).err().unwrap()
+    );
+    assert!(
+        e.contains("llama.attention.head_count") && e.contains("broken.gguf"),
+        "{e}"
     );
 }

@@ -38,6 +38,61 @@ pub struct Config {
 }
 
 impl Config {
+    /// Reads the shape of a llama GGUF file from its metadata and tensor shapes, with a clear
+    /// error for what is missing or does not fit.
+    pub fn read(content: &Content) -> Result<Self> {
+        let arch = match content.metadata.get("general.architecture") {
+            Some(Value::String(a)) => a.clone(),
+            _ => "llama".to_string(),
+        };
+        if arch != "llama" {
+            return Err(RuntimeError::Gguf(format!(
+                "architecture `{arch}` is not supported (only `llama`)"
+            )));
+        }
+        let rows_cols = |name: &str| -> Result<(usize, usize)> {
+            match content.tensor_infos.get(name).map(|t| t.shape.dims()) {
+                Some([r, c]) => Ok((*r, *c)),
+                Some(dims) => Err(RuntimeError::Gguf(format!(
+                    "tensor `{name}` has shape {dims:?}, expected 2 dimensions"
+                ))),
+                None => Err(RuntimeError::Gguf(format!("no tensor `{name}`"))),
+            }
+        };
+        let (vocab, dim) = rows_cols("token_embd.weight")?;
+        let (ffn, _) = rows_cols("blk.0.ffn_up.weight")?;
+        let heads = required(content, "llama.attention.head_count")?;
+        let kv_heads = metadata_usize(content, "llama.attention.head_count_kv")?.unwrap_or(heads);
+        let layers = required(content, "llama.block_count")?;
+        if heads == 0 || kv_heads == 0 || dim % heads != 0 || heads % kv_heads != 0 {
+            return Err(RuntimeError::Gguf(format!(
+                "{heads} heads, {kv_heads} key/value heads and width {dim} do not fit together"
+            )));
+        }
+        let head_dim = dim / heads;
+        if head_dim % 2 != 0 {
+            return Err(RuntimeError::Gguf(format!("odd head width {head_dim}")));
+        }
+        if let Some(rope) = metadata_usize(content, "llama.rope.dimension_count")? {
+            if rope != head_dim {
+                return Err(RuntimeError::Gguf(format!(
+                    "rotary embedding over {rope} of {head_dim} head dimensions is not supported"
+                )));
+            }
+        }
+        Ok(Config {
+            layers,
+            dim,
+            heads,
+            kv_heads,
+            ffn,
+            vocab,
+            eps: metadata_f32(content, "llama.attention.layer_norm_rms_epsilon")?.unwrap_or(1e-5),
+            rope_base: metadata_f32(content, "llama.rope.freq_base")?.unwrap_or(10_000.0),
+            context_length: metadata_usize(content, "llama.context_length")?.unwrap_or(4096),
+        })
+    }
+
     /// Width of one head.
     pub fn head_dim(&self) -> usize {
         self.dim / self.heads
@@ -152,15 +207,16 @@ fn rms_norm(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
 impl Llama {
     /// Reads a llama GGUF file already parsed into `content` (tensor data from `bytes`).
     pub fn from_gguf(content: &Content, bytes: &[u8], threads: usize) -> Result<Self> {
-        let arch = match content.metadata.get("general.architecture") {
-            Some(Value::String(a)) => a.clone(),
-            _ => "llama".to_string(),
-        };
-        if arch != "llama" {
-            return Err(RuntimeError::Gguf(format!(
-                "architecture `{arch}` is not supported (only `llama`)"
-            )));
-        }
+        let config = Config::read(content)?;
+        let Config {
+            layers,
+            dim,
+            kv_heads,
+            ffn,
+            vocab,
+            ..
+        } = config;
+        let head_dim = config.head_dim();
         let tensor = |name: &str| -> Result<Matrix> {
             let info = content
                 .tensor_infos
@@ -206,29 +262,6 @@ impl Llama {
             Ok(out)
         };
         let embedding = tensor("token_embd.weight")?;
-        let (vocab, dim) = (embedding.rows, embedding.cols);
-        let heads = required(content, "llama.attention.head_count")?;
-        let kv_heads = metadata_usize(content, "llama.attention.head_count_kv")?.unwrap_or(heads);
-        let layers = required(content, "llama.block_count")?;
-        if heads == 0 || kv_heads == 0 || dim % heads != 0 || heads % kv_heads != 0 {
-            return Err(RuntimeError::Gguf(format!(
-                "{heads} heads, {kv_heads} key/value heads and width {dim} do not fit together"
-            )));
-        }
-        let head_dim = dim / heads;
-        if head_dim % 2 != 0 {
-            return Err(RuntimeError::Gguf(format!("odd head width {head_dim}")));
-        }
-        if let Some(rope) = metadata_usize(content, "llama.rope.dimension_count")? {
-            if rope != head_dim {
-                return Err(RuntimeError::Gguf(format!(
-                    "rotary embedding over {rope} of {head_dim} head dimensions is not supported"
-                )));
-            }
-        }
-        let eps = metadata_f32(content, "llama.attention.layer_norm_rms_epsilon")?.unwrap_or(1e-5);
-        let rope_base = metadata_f32(content, "llama.rope.freq_base")?.unwrap_or(10_000.0);
-        let context_length = metadata_usize(content, "llama.context_length")?.unwrap_or(4096);
         let kv_dim = kv_heads * head_dim;
         let shaped = |name: String, rows: usize, cols: usize| -> Result<Matrix> {
             let m = tensor(&name)?;
@@ -240,11 +273,6 @@ impl Llama {
             }
             Ok(m)
         };
-        let ffn = content
-            .tensor_infos
-            .get("blk.0.ffn_up.weight")
-            .map(|t| t.shape.dims()[0])
-            .ok_or_else(|| RuntimeError::Gguf("no tensor `blk.0.ffn_up.weight`".into()))?;
         let mut blocks = Vec::with_capacity(layers);
         for l in 0..layers {
             let p = |s: &str| format!("blk.{l}.{s}.weight");
@@ -268,20 +296,10 @@ impl Llama {
         };
         let inv_freq = (0..head_dim)
             .step_by(2)
-            .map(|i| 1f32 / rope_base.powf(i as f32 / head_dim as f32))
+            .map(|i| 1f32 / config.rope_base.powf(i as f32 / head_dim as f32))
             .collect();
         Ok(Self {
-            config: Config {
-                layers,
-                dim,
-                heads,
-                kv_heads,
-                ffn,
-                vocab,
-                eps,
-                rope_base,
-                context_length,
-            },
+            config,
             embedding,
             layers: blocks,
             norm,

@@ -156,7 +156,12 @@ pub fn matmul(threads: &Threads, m: &Matrix, xs: &[f32], n: usize, out: &mut [f3
     assert_eq!(xs.len(), n * k);
     assert_eq!(out.len(), n * rows);
     let dst = SharedOut(out.as_mut_ptr());
-    threads.for_ranges(rows, PREFILL_TILE, n * rows * k, |first, end| {
+    // About PREFILL_TILE rows a tile, in a number of tiles that the threads share evenly.
+    let tiles = (rows / PREFILL_TILE)
+        .max(1)
+        .next_multiple_of(threads.count());
+    let tile = rows.div_ceil(tiles);
+    threads.for_ranges(rows, tile, n * rows * k, |first, end| {
         let tile_rows = end - first;
         TILE.with_borrow_mut(|buf| {
             let weights: &[f32] = match &m.layout {

@@ -41,6 +41,7 @@ mod sampling;
 mod threads;
 
 pub use generate::{GenerateOptions, Generation, StopReason, TokenEvent};
+pub use gguf_tokenizer::tokenizer_from_gguf;
 pub use grader::{generate_focused, Graded, ModelGrader, STEP_MAX_TOKENS};
 pub use llama::Config;
 pub use matmul::{product, Simd};
