@@ -256,23 +256,35 @@ pub fn export(
     }
     let md: Vec<(&str, &gguf_file::Value)> =
         metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let ts: Vec<(&str, &QTensor)> = qtensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    gguf_file::write(&mut bytes, &md, &ts)?;
-    let bytes = bytes.into_inner();
-    crate::fsutil::write_atomic(out, &bytes)?;
+    let (bytes, tensors) = write_gguf(out, &md, &qtensors)?;
     let tokenizer_path = out.with_file_name(checkpoint::TOKENIZER_FILE);
     crate::tokenizer::save(tokenizer, &tokenizer_path)?;
     Ok(ExportReport {
         path: out.to_path_buf(),
         tokenizer_path,
-        bytes: bytes.len() as u64,
-        tensors: qtensors
-            .iter()
-            .map(|(n, q)| (n.clone(), q.dtype()))
-            .collect(),
+        bytes,
+        tensors,
         fallbacks,
     })
+}
+
+/// Writes `metadata` and `tensors` as a GGUF file at `out` (atomically); returns the file's
+/// size and each tensor's stored type.
+fn write_gguf(
+    out: &Path,
+    metadata: &[(&str, &gguf_file::Value)],
+    tensors: &[(String, QTensor)],
+) -> Result<(u64, Vec<(String, GgmlDType)>)> {
+    let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    gguf_file::write(&mut bytes, metadata, &ts)?;
+    let bytes = bytes.into_inner();
+    crate::fsutil::write_atomic(out, &bytes)?;
+    let types = tensors
+        .iter()
+        .map(|(n, q)| (n.clone(), q.dtype()))
+        .collect();
+    Ok((bytes.len() as u64, types))
 }
 
 /// Exports a checkpoint (a checkpoint directory or a run directory's latest checkpoint),
@@ -362,18 +374,11 @@ pub fn requantize_gguf(input: &Path, out: &Path, quant: Quant) -> Result<Requant
         .collect();
     md.sort_by_key(|(k, _)| *k);
     md.push(("general.file_type", &file_type));
-    let ts: Vec<(&str, &QTensor)> = qtensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let mut written = std::io::Cursor::new(Vec::new());
-    gguf_file::write(&mut written, &md, &ts)?;
-    let written = written.into_inner();
-    crate::fsutil::write_atomic(out, &written)?;
+    let (bytes, tensors) = write_gguf(out, &md, &qtensors)?;
     Ok(RequantizeReport {
         path: out.to_path_buf(),
-        bytes: written.len() as u64,
-        tensors: qtensors
-            .iter()
-            .map(|(n, q)| (n.clone(), q.dtype()))
-            .collect(),
+        bytes,
+        tensors,
         fallbacks,
     })
 }

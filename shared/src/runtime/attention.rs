@@ -1,6 +1,7 @@
 //! Causal grouped-query attention over the KV cache: per head for one new token, per head as
 //! two matrix products (`QKᵀ`, then `PV`, with the `gemm` crate) for a batch of new tokens.
 
+use super::matmul::{float_product, Strided};
 use super::quant::dot_f32;
 use super::threads::Threads;
 
@@ -91,26 +92,12 @@ pub fn attend(
             // and `out`; each task writes only head `h`'s columns of `out`.
             unsafe {
                 // scores (n × total) = q_h (n × hd) · k_hᵀ (hd × total) · scale
-                gemm::gemm(
-                    n,
-                    total,
-                    hd,
-                    scores.as_mut_ptr(),
-                    1,
-                    total as isize,
-                    false,
-                    q.as_ptr().add(h * hd),
-                    1,
-                    dim as isize,
-                    keys.as_ptr().add(kv),
-                    kv_dim as isize,
-                    1,
-                    0.0,
+                float_product(
+                    (n, total, hd),
+                    Strided::new(scores.as_mut_ptr(), total, 1),
+                    Strided::new(q.as_ptr().add(h * hd), dim, 1),
+                    Strided::new(keys.as_ptr().add(kv), 1, kv_dim),
                     scale,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
                 );
             }
             for t in 0..n {
@@ -121,26 +108,12 @@ pub fn attend(
             }
             unsafe {
                 // out_h (n × hd) = scores (n × total) · v_h (total × hd)
-                gemm::gemm(
-                    n,
-                    hd,
-                    total,
-                    dst.at(h * hd),
-                    1,
-                    dim as isize,
-                    false,
-                    scores.as_ptr(),
-                    1,
-                    total as isize,
-                    values.as_ptr().add(kv),
-                    1,
-                    kv_dim as isize,
-                    0.0,
+                float_product(
+                    (n, hd, total),
+                    Strided::new(dst.at(h * hd), dim, 1),
+                    Strided::new(scores.as_ptr(), total, 1),
+                    Strided::new(values.as_ptr().add(kv), kv_dim, 1),
                     1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
                 );
             }
         });

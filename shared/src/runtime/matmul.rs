@@ -176,28 +176,68 @@ pub fn matmul(threads: &Threads, m: &Matrix, xs: &[f32], n: usize, out: &mut [f3
             // SAFETY: the pointers and strides describe `xs`, the tile and `out`; tasks
             // write disjoint columns `first..end` of `out`, which outlives them.
             unsafe {
-                gemm::gemm(
-                    n,
-                    tile_rows,
-                    k,
-                    dst.at(first),
-                    1,
-                    rows as isize,
-                    false,
-                    xs.as_ptr(),
-                    1,
-                    k as isize,
-                    weights.as_ptr(),
-                    k as isize,
-                    1,
-                    0.0,
+                float_product(
+                    (n, tile_rows, k),
+                    Strided::new(dst.at(first), rows, 1),
+                    Strided::new(xs.as_ptr(), k, 1),
+                    Strided::new(weights.as_ptr(), 1, k),
                     1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
                 );
             }
         });
     });
+}
+
+/// A strided f32 matrix: element `(i, j)` at `ptr + i·row + j·col`.
+#[derive(Clone, Copy)]
+pub(super) struct Strided<P> {
+    ptr: P,
+    row: isize,
+    col: isize,
+}
+
+impl<P> Strided<P> {
+    /// The matrix at `ptr` with strides `row` and `col` (in elements).
+    pub(super) fn new(ptr: P, row: usize, col: usize) -> Self {
+        Self {
+            ptr,
+            row: row as isize,
+            col: col as isize,
+        }
+    }
+}
+
+/// `dst (m × n) = scale · lhs (m × k) · rhs (k × n)` on the calling thread (the `gemm` crate).
+///
+/// # Safety
+/// The pointers and strides must describe buffers of those shapes; `dst` must not overlap
+/// the others.
+pub(super) unsafe fn float_product(
+    (m, n, k): (usize, usize, usize),
+    dst: Strided<*mut f32>,
+    lhs: Strided<*const f32>,
+    rhs: Strided<*const f32>,
+    scale: f32,
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst.ptr,
+        dst.col,
+        dst.row,
+        false,
+        lhs.ptr,
+        lhs.col,
+        lhs.row,
+        rhs.ptr,
+        rhs.col,
+        rhs.row,
+        0.0,
+        scale,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
 }

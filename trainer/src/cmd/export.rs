@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use eerd_trainer::export::{export_checkpoint, requantize_gguf, Quant};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `eerd export`.
@@ -27,32 +27,32 @@ pub struct Args {
 /// Runs `eerd export`.
 pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(input) = &args.gguf {
-        let report = requantize_gguf(input, &args.out, args.quant)?;
-        for note in &report.fallbacks {
-            eprintln!("note: {note}");
-        }
-        eprintln!(
-            "wrote {} ({:.2} MB, {} tensors)",
-            report.path.display(),
-            report.bytes as f64 / 1e6,
-            report.tensors.len()
-        );
+        let r = requantize_gguf(input, &args.out, args.quant)?;
+        print_written(&r.path, r.bytes, r.tensors.len(), &r.fallbacks, None);
         return Ok(ExitCode::SUCCESS);
     }
-    let checkpoint = args
-        .checkpoint
-        .as_deref()
-        .unwrap_or(std::path::Path::new("."));
-    let report = export_checkpoint(checkpoint, &args.out, args.quant)?;
-    for note in &report.fallbacks {
+    let checkpoint = args.checkpoint.as_deref().unwrap_or(Path::new("."));
+    let r = export_checkpoint(checkpoint, &args.out, args.quant)?;
+    let tokenizer = Some(r.tokenizer_path.as_path());
+    print_written(&r.path, r.bytes, r.tensors.len(), &r.fallbacks, tokenizer);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reports what an export wrote: its fallback notes, then the file(s).
+fn print_written(
+    path: &Path,
+    bytes: u64,
+    tensors: usize,
+    fallbacks: &[String],
+    tokenizer: Option<&Path>,
+) {
+    for note in fallbacks {
         eprintln!("note: {note}");
     }
+    let beside = tokenizer.map_or(String::new(), |t| format!(" and {}", t.display()));
     eprintln!(
-        "wrote {} ({:.2} MB, {} tensors) and {}",
-        report.path.display(),
-        report.bytes as f64 / 1e6,
-        report.tensors.len(),
-        report.tokenizer_path.display()
+        "wrote {} ({:.2} MB, {tensors} tensors){beside}",
+        path.display(),
+        bytes as f64 / 1e6
     );
-    Ok(ExitCode::SUCCESS)
 }
