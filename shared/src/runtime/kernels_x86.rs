@@ -14,7 +14,8 @@ unsafe fn hsum(v: __m256) -> f32 {
     _mm_cvtss_f32(s)
 }
 
-/// The 4-byte groups of `u8 × i8` products summed into 8 `i32` lanes.
+/// The row kernel of one instruction set; `$dot` sums the 4-byte groups of `u8 × i8`
+/// products of two 32-byte registers into 8 `i32` lanes.
 macro_rules! kernels {
     ($rows:ident, $features:literal, |$w:ident, $x:ident| $dot:expr) => {
         /// `out[i] = row(first + i) · x` for a quantized matrix.

@@ -5,8 +5,9 @@
 //! - many vectors: rows are turned into floats a tile at a time and multiplied with the `gemm`
 //!   crate, so each weight is unpacked once per prompt instead of once per token.
 //!
-//! On x86-64 the kernels are compiled a second time for AVX2 and for AVX-512 and chosen when
-//! the CPU has them; in the browser they are compiled for simd128 (`.cargo/config.toml`).
+//! The row kernels are chosen by [`Simd`]: on x86-64 at run time, AVX2 or AVX-512 VNNI integer
+//! kernels (`kernels_x86`); in the browser the simd128 kernels (`kernels_wasm`, the build enables
+//! simd128 in `.cargo/config.toml`); elsewhere the generic [`Matrix::row_dot`].
 
 use super::attention::SharedOut;
 use super::quant::{Layout, Matrix, QuantizedVector};
