@@ -331,27 +331,25 @@ fn gguf_pre_tokenizers_and_bad_metadata() {
         plain.encode("no digits").unwrap()
     );
     // Unsupported tokenizers and missing tensors are clear errors.
-    let err = |bytes: Vec<u8>| Model::from_gguf(&bytes).err().unwrap().to_string();
-    let e = err(with_metadata(
-        &gguf,
-        "tokenizer.ggml.pre",
-        Some(Value::String("qwen2".into())),
-    ));
-    assert!(e.contains("pre-tokenizer `qwen2`"), "{e}");
-    let e = err(with_metadata(
-        &gguf,
-        "tokenizer.ggml.model",
-        Some(Value::String("llama".into())),
-    ));
-    assert!(e.contains("tokenizer model `llama`"), "{e}");
-    let e = err(with_metadata(&gguf, "llama.block_count", None));
-    assert!(e.contains("llama.block_count"), "{e}");
-    let e = err(with_metadata(
-        &gguf,
-        "general.architecture",
-        Some(Value::String("qwen2".into())),
-    ));
-    assert!(e.contains("architecture `qwen2`"), "{e}");
+    let text = |v: &str| Some(Value::String(v.into()));
+    for (key, value, named) in [
+        ("tokenizer.ggml.pre", text("qwen2"), "pre-tokenizer `qwen2`"),
+        (
+            "tokenizer.ggml.model",
+            text("llama"),
+            "tokenizer model `llama`",
+        ),
+        ("llama.block_count", None, "llama.block_count"),
+        (
+            "general.architecture",
+            text("qwen2"),
+            "architecture `qwen2`",
+        ),
+    ] {
+        let bytes = with_metadata(&gguf, key, value);
+        let e = Model::from_gguf(&bytes).err().unwrap().to_string();
+        assert!(e.contains(named), "{e}");
+    }
     assert!(
         !Model::gguf_has_tokenizer(&with_metadata(&gguf, "tokenizer.ggml.tokens", None)).unwrap()
     );

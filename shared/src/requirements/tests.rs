@@ -17,14 +17,18 @@ fn locate(category: Category, path: &str) -> Option<(Option<u32>, String)> {
         .map(|s| (s.item, s.text.clone()))
 }
 
+/// The sentences of `r` with their item numbers.
+fn sentences(r: &Requirements) -> Vec<(Option<u32>, &str)> {
+    r.sentences
+        .iter()
+        .map(|s| (s.item, s.text.as_str()))
+        .collect()
+}
+
 #[test]
 fn sentences_keep_their_item_numbers_and_leave_out_headings() {
     let r = Requirements::parse("# Title\n\nIntro text. Second one.\n\n1. First *item*. More `code`.\n2. Next\n   continued.\n- bullet\n");
-    let got: Vec<(Option<u32>, &str)> = r
-        .sentences
-        .iter()
-        .map(|s| (s.item, s.text.as_str()))
-        .collect();
+    let got = sentences(&r);
     assert_eq!(
         got,
         vec![
@@ -106,11 +110,7 @@ fn blocks_are_read_as_the_page_renders_them() {
     let r = Requirements::parse(
         "01. One.\nA paragraph.\n+ A bullet.\n  more of it.\n\n#NoHeading here.\n",
     );
-    let got: Vec<(Option<u32>, &str)> = r
-        .sentences
-        .iter()
-        .map(|s| (s.item, s.text.as_str()))
-        .collect();
+    let got = sentences(&r);
     assert_eq!(
         got,
         vec![

@@ -1,20 +1,10 @@
 //! Causal grouped-query attention over the KV cache: per head for one new token, per head as
 //! two matrix products (`QKᵀ`, then `PV`, with the `gemm` crate) for a batch of new tokens.
 
-use super::matmul::{float_product, Strided};
+use super::llama::Config;
+use super::matmul::{float_product, SharedOut, Strided};
 use super::quant::dot_f32;
 use super::threads::Threads;
-
-/// The attention's shape.
-#[derive(Clone, Copy, Debug)]
-pub struct Shape {
-    /// Query heads.
-    pub heads: usize,
-    /// Key/value heads (each serves `heads / kv_heads` query heads).
-    pub kv_heads: usize,
-    /// Width of a head.
-    pub head_dim: usize,
-}
 
 thread_local! {
     /// Each thread's buffer of attention weights.
@@ -37,11 +27,11 @@ fn softmax(row: &mut [f32]) {
 
 /// `out` (`n × heads·head_dim`) = attention of the `n` queries `q` (same layout), new at
 /// positions `position..position + n`, over `keys` and `values` (`[position][kv_heads ·
-/// head_dim]`, the new positions included).
+/// head_dim]`, the new positions included); heads as `config` has them.
 #[allow(clippy::too_many_arguments)]
 pub fn attend(
     threads: &Threads,
-    shape: Shape,
+    config: &Config,
     q: &[f32],
     keys: &[f32],
     values: &[f32],
@@ -49,11 +39,7 @@ pub fn attend(
     n: usize,
     out: &mut [f32],
 ) {
-    let Shape {
-        heads,
-        kv_heads,
-        head_dim: hd,
-    } = shape;
+    let (heads, kv_heads, hd) = (config.heads, config.kv_heads, config.head_dim());
     let (dim, kv_dim) = (heads * hd, kv_heads * hd);
     let group = heads / kv_heads;
     let scale = 1.0 / (hd as f32).sqrt();
@@ -119,21 +105,3 @@ pub fn attend(
         });
     });
 }
-
-/// `out`'s pointer, shared by the tasks that write disjoint columns of it.
-#[derive(Clone, Copy)]
-pub(super) struct SharedOut(pub(super) *mut f32);
-
-impl SharedOut {
-    /// The pointer to element `i` (a method, so closures capture the whole `Sync` wrapper).
-    ///
-    /// # Safety
-    /// `i` must be inside the buffer.
-    pub(super) unsafe fn at(self, i: usize) -> *mut f32 {
-        self.0.add(i)
-    }
-}
-
-// SAFETY: every task writes only its own columns.
-unsafe impl Send for SharedOut {}
-unsafe impl Sync for SharedOut {}

@@ -5,7 +5,7 @@
 //! embedding on interleaved pairs (GGUF's layout), grouped-query attention, a SwiGLU
 //! feed-forward block, and an output layer that may be tied to the token embedding.
 
-use super::attention::{attend, Shape};
+use super::attention::attend;
 use super::matmul::{matmul, matvec, Simd};
 use super::quant::{Matrix, QuantizedVector};
 use super::threads::Threads;
@@ -447,12 +447,7 @@ impl Llama {
             cache.v.truncate(position * kv_dim);
             cache.k.extend_from_slice(&s.k);
             cache.v.extend_from_slice(&s.v);
-            let shape = Shape {
-                heads: cfg.heads,
-                kv_heads: cfg.kv_heads,
-                head_dim: hd,
-            };
-            attend(th, shape, &s.q, &cache.k, &cache.v, position, n, &mut s.att);
+            attend(th, cfg, &s.q, &cache.k, &cache.v, position, n, &mut s.att);
             quantize(&mut s.hq, &s.att);
             project(&layer.wo, &s.att, &s.hq, &mut s.o);
             for (x, o) in s.x.iter_mut().zip(&s.o) {

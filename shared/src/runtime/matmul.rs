@@ -9,7 +9,6 @@
 //! kernels (`kernels_x86`); in the browser the simd128 kernels (`kernels_wasm`, the build enables
 //! simd128 in `.cargo/config.toml`); elsewhere the generic [`Matrix::row_dot`].
 
-use super::attention::SharedOut;
 use super::quant::{Layout, Matrix, QuantizedVector};
 use super::threads::Threads;
 
@@ -88,9 +87,7 @@ impl Simd {
         #[cfg(not(target_arch = "x86_64"))]
         Simd::Baseline
     }
-}
 
-impl Simd {
     /// Every kernel set this CPU runs, narrowest first (for comparisons and tests).
     pub fn available() -> Vec<Simd> {
         let best = Self::detect_uncapped();
@@ -188,6 +185,24 @@ pub fn matmul(threads: &Threads, m: &Matrix, xs: &[f32], n: usize, out: &mut [f3
         });
     });
 }
+
+/// `out`'s pointer, shared by the tasks that write disjoint columns of it.
+#[derive(Clone, Copy)]
+pub(super) struct SharedOut(pub(super) *mut f32);
+
+impl SharedOut {
+    /// The pointer to element `i` (a method, so closures capture the whole `Sync` wrapper).
+    ///
+    /// # Safety
+    /// `i` must be inside the buffer.
+    pub(super) unsafe fn at(self, i: usize) -> *mut f32 {
+        self.0.add(i)
+    }
+}
+
+// SAFETY: every task writes only its own columns.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
 
 /// A strided f32 matrix: element `(i, j)` at `ptr + i·row + j·col`.
 #[derive(Clone, Copy)]

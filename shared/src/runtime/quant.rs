@@ -326,8 +326,7 @@ impl QuantizedVector {
     }
 }
 
-/// Σ w·x over floats, in 16 independent lanes (vectorizes; fused multiply-adds where the
-/// target has them).
+/// Σ w·x over floats, in 16 independent lanes (so the compiler vectorizes it).
 #[inline(always)]
 pub fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
     let mut acc = [0f32; 16];

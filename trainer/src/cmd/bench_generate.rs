@@ -107,11 +107,16 @@ fn time_ours(model: &mut Model, ids: &[u32], decode: usize) -> Result<(f64, f64,
     ))
 }
 
-/// Greedy tokens from candle's `quantized_llama` (the runtime before its own kernels).
-fn reference_tokens(gguf: &[u8], ids: &[u32], count: usize) -> Result<Vec<u32>> {
-    let mut reader = std::io::Cursor::new(gguf);
+/// candle's `quantized_llama` on the GGUF file `path` (the runtime before its own kernels).
+fn reference_model(path: &Path) -> Result<ModelWeights> {
+    let gguf = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut reader = std::io::Cursor::new(&gguf[..]);
     let content = gguf_file::Content::read(&mut reader)?;
-    let mut model = ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)?;
+    Ok(ModelWeights::from_gguf(content, &mut reader, &Device::Cpu)?)
+}
+
+/// Greedy tokens from candle's `quantized_llama` (position 0 starts a new sequence).
+fn reference_tokens(model: &mut ModelWeights, ids: &[u32], count: usize) -> Result<Vec<u32>> {
     let mut tokens = Vec::new();
     let mut input = ids.to_vec();
     let mut position = 0;
@@ -251,12 +256,10 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
             });
         }
     }
-    let agree_llamacpp = llama_greedy.as_ref().map(|g: &Vec<u32>| {
-        g.iter()
-            .zip(&ours_greedy)
-            .take_while(|(a, b)| a == b)
-            .count()
-    });
+    let prefix = |a: &[u32], b: &[u32]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let agree_llamacpp = llama_greedy
+        .as_deref()
+        .map(|g: &[u32]| prefix(g, &ours_greedy));
     let mut checks = Vec::new();
     let mut exact = match &a.exact {
         Some(path) => Some(super::generate::load_model(path, a.tokenizer.as_deref())?),
@@ -274,17 +277,16 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
         )?
         .tokens)
     };
-    let prefix = |a: &[u32], b: &[u32]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let mut exact_agreement = (0, 0, 0);
     if a.check {
-        let gguf = std::fs::read(&a.model)?;
+        let mut reference_model = reference_model(&a.model)?;
         model.set_threads(1);
         for text in std::iter::once(prompt.as_str()).chain(CHECK_PROMPTS) {
             let count = a.decode.min(32);
             let mut ids = model.encode(text)?;
             ids.truncate(model.context_length().saturating_sub(count + 1).max(1));
             let ours = greedy(&mut model, &ids, count)?;
-            let reference = reference_tokens(&gguf, &ids, count)?;
+            let reference = reference_tokens(&mut reference_model, &ids, count)?;
             checks.push((
                 text.chars().take(40).collect::<String>(),
                 prefix(&ours, &reference),

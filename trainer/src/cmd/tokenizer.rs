@@ -52,15 +52,20 @@ struct TrainArgs {
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         TokenizerCommand::Extract(a) => {
-            let gguf = std::fs::read(&a.model)
+            // The metadata only: the weights are not read.
+            let mut file = std::fs::File::open(&a.model)
                 .with_context(|| format!("cannot read {}", a.model.display()))?;
-            let model = eerd::runtime::Model::from_gguf(&gguf)
+            let content =
+                candle_core::quantized::gguf_file::Content::read(&mut file).map_err(|e| {
+                    anyhow::anyhow!("{}: not a readable GGUF file ({e})", a.model.display())
+                })?;
+            let tok = eerd::runtime::tokenizer_from_gguf(&content)
                 .with_context(|| format!("cannot load {}", a.model.display()))?;
-            tokenizer::save(model.tokenizer(), &a.out)?;
+            tokenizer::save(&tok, &a.out)?;
             eprintln!(
                 "wrote {} ({} tokens)",
                 a.out.display(),
-                model.tokenizer().get_vocab_size(true)
+                tok.get_vocab_size(true)
             );
             Ok(ExitCode::SUCCESS)
         }
