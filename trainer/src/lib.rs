@@ -9,7 +9,8 @@
 //! - [`r2ta`]: the R2tA pipeline (traces, drafts, audit and refinement, evaluation);
 //! - [`sft`]: the training loop; [`checkpoint`]: its saved state; [`metrics`]: its log;
 //! - [`dpo`]: preference optimization (DPO / IPO / hinge) of an SFT model;
-//! - [`export`]: GGUF export; [`hf`]: Hugging Face base models;
+//! - [`export`]: GGUF export; [`hf`]: Hugging Face base models; [`gguf_import`]: GGUF base
+//!   models; [`model_files`]: a GGUF and its tokenizer, read once for many runtime copies;
 //! - [`endpoint`]: the client of OpenAI-compatible completion servers (drafts from a URL);
 //! - [`threads`]: CPU thread settings; [`rng`]: deterministic random numbers;
 //! - [`fsutil`]: atomic file writes.
@@ -25,6 +26,7 @@ pub mod gguf_import;
 pub mod hf;
 pub mod metrics;
 pub mod model;
+pub mod model_files;
 pub mod optim;
 pub mod r2ta;
 pub mod rng;

@@ -186,7 +186,8 @@ fn every_stage_runs_and_a_second_run_resumes() {
 
     // Publishing copies the model and writes its card with the evaluation table.
     let shipped = dir.path().join("shipped");
-    let card = eerd_trainer::r2ta::card::publish(&run, "dpo", &shipped, "eerd pipeline …").unwrap();
+    let card =
+        eerd_trainer::r2ta::card::publish(&run, "dpo", &shipped, "eerd pipeline …", None).unwrap();
     assert_eq!(
         std::fs::read(shipped.join("model.gguf")).unwrap(),
         std::fs::read(run.join("dpo/model.gguf")).unwrap()
@@ -194,14 +195,17 @@ fn every_stage_runs_and_a_second_run_resumes() {
     assert_eq!(card["preset"], "tiny");
     assert_eq!(card["seed"], 3);
     let readme = std::fs::read_to_string(shipped.join("README.md")).unwrap();
-    assert!(readme.contains("| sft+dpo+audit | unseen |"), "{readme}");
+    assert!(
+        readme.contains("| sft+dpo+audit | unseen | 4 |"),
+        "{readme}"
+    );
     // A tiny model trained for a few steps is far below the targets, and the card says so.
     assert_eq!(card["meets_targets"], false);
     assert!(
         readme.contains("**Below the quality targets.**"),
         "{readme}"
     );
-    let error = eerd_trainer::r2ta::card::publish(&run, "nope", &shipped, "x").unwrap_err();
+    let error = eerd_trainer::r2ta::card::publish(&run, "nope", &shipped, "x", None).unwrap_err();
     assert!(error.to_string().contains("nope/model.gguf"), "{error}");
 
     // Resume: nothing left to do, nothing rewritten.
@@ -295,4 +299,92 @@ fn bad_configs_are_named() {
         .expect("unknown stage refused")
         .to_string();
     assert!(error.contains("unknown stage 'nope'"), "{error}");
+}
+
+/// An instruction-tuned drafter (a GGUF with a ChatML chat template) drafts prompt-only; the
+/// audit refines its drafts, its flawed steps become preference pairs, and the table gets its
+/// prompt-only row.
+#[test]
+fn a_chat_model_drafts_prompt_only_and_is_evaluated() {
+    use candle_core::quantized::gguf_file::Value;
+    let dir = tempfile::tempdir().unwrap();
+    // The drafter: the tiny test model with a ChatML template in its metadata.
+    let tok = crate::common::tokenizer();
+    let mut config = crate::common::tiny_config(&tok);
+    config.max_seq_len = 2048; // the instructions in this byte-level tokenizer: ~1,000 tokens
+    let varmap =
+        eerd_trainer::model::llama::init_varmap(&config, 9, &candle_core::Device::Cpu).unwrap();
+    let plain = dir.path().join("plain.gguf");
+    eerd_trainer::export::export(
+        &config,
+        &eerd_trainer::checkpoint::weights(&varmap),
+        &tok,
+        &plain,
+        eerd_trainer::export::Quant::Q8_0,
+    )
+    .unwrap();
+    let template =
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}";
+    let chat = dir.path().join("chat.gguf");
+    std::fs::write(
+        &chat,
+        crate::common::with_metadata(
+            &std::fs::read(&plain).unwrap(),
+            eerd::runtime::CHAT_TEMPLATE_KEY,
+            Some(Value::String(template.into())),
+        ),
+    )
+    .unwrap();
+    let mut config = tiny_config();
+    config.drafts.local = Some(chat);
+    config.eval.base = false;
+    config.eval.drafter_records = 2;
+    let run = dir.path().join("run");
+    Pipeline::new(config, &run, PipelineOptions::default())
+        .unwrap()
+        .run()
+        .unwrap();
+    // A random model answers nonsense: the audit finds flawed steps, and they are pairs.
+    let report = std::fs::read_to_string(run.join("refine/report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["drafts"], 4);
+    assert!(report["flawed"].as_u64().unwrap() > 0, "{report}");
+    let pairs = std::fs::read_to_string(run.join("refine/pairs.jsonl")).unwrap();
+    assert!(pairs.lines().count() > 0);
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("eval/table.json")).unwrap())
+            .unwrap();
+    let rows = table["rows"].as_array().unwrap();
+    let graders: Vec<&str> = rows.iter().map(|r| r["grader"].as_str().unwrap()).collect();
+    assert_eq!(
+        graders,
+        [
+            "rules",
+            "base prompt-only",
+            "sft",
+            "sft+dpo",
+            "sft+dpo+audit"
+        ]
+    );
+    assert_eq!(rows[1]["test"]["records"], 2);
+    assert_eq!(rows[1]["unseen"]["records"], 2);
+    // A card can show this run beside the published one: its table and its drafts' audit.
+    let shipped = dir.path().join("shipped");
+    let compare = eerd_trainer::r2ta::card::Comparison {
+        run: &run,
+        command: "eerd pipeline --config pipeline/smollm2.toml",
+    };
+    let card =
+        eerd_trainer::r2ta::card::publish(&run, "dpo", &shipped, "eerd pipeline …", Some(compare))
+            .unwrap();
+    assert_eq!(card["comparison"]["drafted_records"], 4);
+    let readme = std::fs::read_to_string(shipped.join("README.md")).unwrap();
+    for part in [
+        "## Beside the recipe with a real base model",
+        "eerd pipeline --config pipeline/smollm2.toml",
+        "4 drafts: ",
+        "| base prompt-only | test | 2 |",
+    ] {
+        assert!(readme.contains(part), "{part} not in {readme}");
+    }
 }

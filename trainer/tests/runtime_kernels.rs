@@ -3,6 +3,7 @@
 //! tests write.
 
 use crate::common;
+use crate::common::with_metadata;
 
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
@@ -276,34 +277,6 @@ fn tokenizer_from_gguf_metadata_equals_tokenizer_json() {
     }
 }
 
-/// `gguf` with metadata `key` set to `value` (or removed).
-fn with_metadata(gguf: &[u8], key: &str, value: Option<gguf_file::Value>) -> Vec<u8> {
-    let mut reader = std::io::Cursor::new(gguf);
-    let content = gguf_file::Content::read(&mut reader).unwrap();
-    let mut metadata = content.metadata.clone();
-    match value {
-        Some(v) => metadata.insert(key.to_string(), v),
-        None => metadata.remove(key),
-    };
-    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
-    names.sort();
-    let tensors: Vec<(String, QTensor)> = names
-        .into_iter()
-        .map(|n| {
-            (
-                n.clone(),
-                content.tensor(&mut reader, n, &Device::Cpu).unwrap(),
-            )
-        })
-        .collect();
-    let md: Vec<(&str, &gguf_file::Value)> =
-        metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let mut out = std::io::Cursor::new(Vec::new());
-    gguf_file::write(&mut out, &md, &ts).unwrap();
-    out.into_inner()
-}
-
 #[test]
 fn gguf_pre_tokenizers_and_bad_metadata() {
     use gguf_file::Value;
@@ -409,4 +382,50 @@ fn gguf_import_gives_the_trainer_the_runtimes_model() {
         e.contains("llama.attention.head_count") && e.contains("broken.gguf"),
         "{e}"
     );
+}
+
+#[test]
+fn chat_prompts_reuse_the_system_head_without_changing_results() {
+    use gguf_file::Value;
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tiny_gguf(Quant::Q8_0, tmp.path());
+    let template =
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}";
+    let gguf = with_metadata(
+        &plain,
+        eerd::runtime::CHAT_TEMPLATE_KEY,
+        Some(Value::String(template.into())),
+    );
+    let options = GenerateOptions {
+        max_tokens: 8,
+        ignore_eos: true,
+        ..Default::default()
+    };
+    let answer = |model: &mut Model, user: &str| {
+        let ids = model.chat_ids("Grade one element.", user).unwrap();
+        model
+            .generate(&ids, &options, |_| ControlFlow::Continue(()))
+            .unwrap()
+            .tokens
+    };
+    let fresh = |user: &str| answer(&mut Model::from_gguf(&gguf).unwrap(), user);
+    let (first, second) = ("entity EMPLOYEE key Ssn", "attribute EMPLOYEE Salary");
+    let mut model = Model::from_gguf(&gguf).unwrap();
+    assert_eq!(
+        model.chat_template(),
+        Some(eerd::runtime::ChatTemplate::ChatMl)
+    );
+    // The head is computed once and kept: every answer equals a fresh model's.
+    assert_eq!(answer(&mut model, first), fresh(first));
+    assert_eq!(answer(&mut model, second), fresh(second));
+    assert_eq!(answer(&mut model, first), fresh(first));
+    // Another use of the cache in between (logits from position 0) is noticed.
+    let ids = prompt(&model);
+    model.logits(&ids).unwrap();
+    assert_eq!(answer(&mut model, second), fresh(second));
+    // A model without a ChatML template has no chat form: a clear error.
+    let mut ours = Model::from_gguf(&plain).unwrap();
+    assert_eq!(ours.chat_template(), None);
+    let err = ours.chat_ids("x", "y").unwrap_err().to_string();
+    assert!(err.contains("no chat template"), "{err}");
 }

@@ -2,7 +2,7 @@
 //! and the inference-time check of a model's findings against the parsed diagrams.
 //!
 //! [`audit_draft`] gives every draft step and every claim a [`Verdict`] (correct, hallucinated,
-//! wrong category, wrong element, missed, inconsistent with the final answer) and builds the
+//! wrong category, wrong element, missed, malformed, inconsistent with the final answer) and builds the
 //! refined trace: wrong steps fixed, hallucinations dropped, missed mistakes added, findings equal
 //! to the steps' claims. [`AuditReport`] counts verdicts by category over a data set.
 //! [`check_findings`] is the inference-time audit: it needs no labels.
@@ -36,18 +36,21 @@ pub enum Verdict {
     WrongElement,
     /// A true mistake (or a reference element) the draft does not mention.
     Missed,
+    /// A step whose verdict does not follow the grammar (neither `ok` nor claims).
+    Malformed,
     /// The steps and the final findings disagree.
     Inconsistent,
 }
 
 impl Verdict {
     /// All verdicts, in report order.
-    pub const ALL: [Verdict; 6] = [
+    pub const ALL: [Verdict; 7] = [
         Verdict::Correct,
         Verdict::Hallucinated,
         Verdict::WrongCategory,
         Verdict::WrongElement,
         Verdict::Missed,
+        Verdict::Malformed,
         Verdict::Inconsistent,
     ];
 
@@ -59,6 +62,7 @@ impl Verdict {
             Verdict::WrongCategory => "wrong_category",
             Verdict::WrongElement => "wrong_element",
             Verdict::Missed => "missed",
+            Verdict::Malformed => "malformed",
             Verdict::Inconsistent => "inconsistent",
         }
     }
@@ -83,7 +87,7 @@ pub struct ClaimAudit {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepAudit {
     /// The step's number in the draft (1-based); `None` for a reference element the draft
-    /// skipped.
+    /// skipped or whose verdict is malformed.
     pub number: Option<usize>,
     /// The reference element the step is about.
     pub reference: String,
@@ -98,7 +102,8 @@ pub struct StepAudit {
 /// The audit of one draft and its refinement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DraftAudit {
-    /// One entry per draft step, then one per focused step the draft skipped.
+    /// One entry per draft step, then one per focused step the draft skipped (missed) or
+    /// answered with a malformed verdict.
     pub steps: Vec<StepAudit>,
     /// Verdicts on the draft's final findings, and the true findings it missed.
     pub findings: Vec<ClaimAudit>,
@@ -274,10 +279,18 @@ pub fn audit_draft(
         .iter()
         .filter(|g| !seen.contains(&g.reference.key()))
     {
+        let malformed = draft
+            .malformed_steps
+            .iter()
+            .any(|p| p.key() == g.reference.key());
         steps.push(StepAudit {
             number: None,
             reference: g.reference.to_string(),
-            verdict: Verdict::Missed,
+            verdict: if malformed {
+                Verdict::Malformed
+            } else {
+                Verdict::Missed
+            },
             student_match: false,
             claims: judge(&[], &g.claims),
         });

@@ -202,7 +202,26 @@ fn report_counts_verdicts() {
     assert_eq!(json["findings_total"]["missed"], 3);
     assert!(report
         .markdown()
-        .contains("| steps | 10 | 0 | 0 | 0 | 8 | 0 |"));
+        .contains("| steps | 10 | 0 | 0 | 0 | 8 | 0 | 0 |"));
+}
+
+#[test]
+fn a_step_with_a_malformed_verdict_is_malformed_not_missed() {
+    let rendered = gold().render();
+    let first = rendered.lines().nth(1).unwrap();
+    let (header, _) = first.rsplit_once(" | ").unwrap();
+    let text = rendered.replacen(first, &format!("{header} | The student is right."), 1);
+    let audit = audit(&text);
+    assert!(audit.is_flawed());
+    let malformed: Vec<&str> = audit
+        .steps
+        .iter()
+        .filter(|s| s.verdict == Verdict::Malformed)
+        .map(|s| s.reference.as_str())
+        .collect();
+    assert_eq!(malformed, ["EMPLOYEE"]);
+    assert!(audit.steps.iter().all(|s| s.verdict != Verdict::Missed));
+    assert_eq!(audit.refined, gold());
 }
 
 #[test]

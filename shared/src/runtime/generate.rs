@@ -103,7 +103,7 @@ impl Model {
             return Err(RuntimeError::Input("empty stop sequence".into()));
         }
         let mut sampler = Sampler::new(options.sampling.clone());
-        let mut logits = self.step(prompt, 0)?;
+        let mut logits = self.prefill(prompt)?;
         let mut tokens = Vec::new();
         let mut emitted = 0usize;
         let mut text = String::new();

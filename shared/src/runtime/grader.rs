@@ -8,7 +8,8 @@ use crate::finding::Finding;
 use crate::grade::{GradeError, Grader, Submission};
 use crate::lexicon::Lexicon;
 use crate::trace::{
-    findings_block, focus_steps, parse_completion, step_header, FocusStep, ParsedTrace,
+    findings_block, focus_steps, instructed_prompt, parse_completion, read_answer, step_header,
+    FocusStep, ParsedTrace, INSTRUCTIONS,
 };
 use std::ops::ControlFlow;
 
@@ -30,7 +31,10 @@ fn emit(
     })
 }
 
-/// Runs the focused `steps` one after the other: each step's header is streamed as text
+/// Runs the focused `steps` one after the other (a model with a chat template is asked
+/// prompt-only, each step's [instructed prompt](crate::trace::instructed_prompt) under
+/// [`INSTRUCTIONS`], and its answer [read](crate::trace::read_answer) as a verdict; our own
+/// models get the step's prompt): each step's header is streamed as text
 /// (`token: None`), then an event per generated token (empty text), then the step's verdict
 /// with its claims [held to the step](FocusStep::hold_claims), then the findings block. Sampled
 /// steps each get their own seed (the options' seed plus the step's index). `options.max_tokens`
@@ -49,6 +53,7 @@ pub fn generate_focused(
     let mut tokens: Vec<u32> = Vec::new();
     let mut prompt_tokens = 0;
     let mut verdicts = Vec::with_capacity(steps.len());
+    let chat = model.chat_template().is_some();
     let mut stopped = emit(&mut text, "Steps:\n", 0, &mut on_token).is_break();
     for (i, step) in steps.iter().enumerate() {
         if stopped {
@@ -65,7 +70,10 @@ pub fn generate_focused(
             stopped = true;
             break;
         }
-        let ids = model.prompt_ids(&step.prompt)?;
+        let ids = match chat {
+            true => model.chat_ids(INSTRUCTIONS, &instructed_prompt(step))?,
+            false => model.prompt_ids(&step.prompt)?,
+        };
         prompt_tokens += ids.len();
         let room = model.context_length().saturating_sub(ids.len());
         let mut sampling = options.sampling.clone();
@@ -95,6 +103,8 @@ pub fn generate_focused(
         tokens.extend(&generation.tokens);
         let verdict = if stopped {
             generation.text
+        } else if chat {
+            read_answer(step, &generation.text)
         } else {
             step.hold_claims(&generation.text)
         };

@@ -204,6 +204,28 @@ fn rms_norm(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
     }
 }
 
+/// Multiply-adds an `exp` is worth in the threads' work estimates.
+const EXP_WORK: usize = 16;
+
+/// [`rms_norm`] of each row of `x` (rows of `weight.len()`) into `out`, rows shared by the
+/// threads when there are many.
+fn norm_rows(threads: &Threads, x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
+    let dim = weight.len();
+    threads.for_chunks(out, dim, 4 * x.len(), |offset, out| {
+        rms_norm(&x[offset..offset + dim], weight, eps, out);
+    });
+}
+
+/// SwiGLU in place: `gate = silu(gate) · up`, parts shared by the threads when there are many.
+fn swiglu(threads: &Threads, gate: &mut [f32], up: &[f32]) {
+    const PART: usize = 4096;
+    threads.for_chunks(gate, PART, EXP_WORK * up.len(), |offset, gate| {
+        for (g, &u) in gate.iter_mut().zip(&up[offset..]) {
+            *g = *g / (1.0 + (-*g).exp()) * u;
+        }
+    });
+}
+
 impl Llama {
     /// Reads a llama GGUF file already parsed into `content` (tensor data from `bytes`).
     pub fn from_gguf(content: &Content, bytes: &[u8], threads: usize) -> Result<Self> {
@@ -434,9 +456,7 @@ impl Llama {
         s.h.resize(n * dim, 0.0);
         s.att.resize(n * dim, 0.0);
         for (layer, cache) in self.layers.iter().zip(self.caches.iter_mut()) {
-            for (x, h) in s.x.chunks_exact(dim).zip(s.h.chunks_exact_mut(dim)) {
-                rms_norm(x, &layer.attn_norm, cfg.eps, h);
-            }
+            norm_rows(th, &s.x, &layer.attn_norm, cfg.eps, &mut s.h);
             quantize(&mut s.hq, &s.h);
             project(&layer.wq, &s.h, &s.hq, &mut s.q);
             project(&layer.wk, &s.h, &s.hq, &mut s.k);
@@ -453,15 +473,11 @@ impl Llama {
             for (x, o) in s.x.iter_mut().zip(&s.o) {
                 *x += o;
             }
-            for (x, h) in s.x.chunks_exact(dim).zip(s.h.chunks_exact_mut(dim)) {
-                rms_norm(x, &layer.ffn_norm, cfg.eps, h);
-            }
+            norm_rows(th, &s.x, &layer.ffn_norm, cfg.eps, &mut s.h);
             quantize(&mut s.hq, &s.h);
             project(&layer.gate, &s.h, &s.hq, &mut s.gate);
             project(&layer.up, &s.h, &s.hq, &mut s.up);
-            for (g, &u) in s.gate.iter_mut().zip(&s.up) {
-                *g = *g / (1.0 + (-*g).exp()) * u;
-            }
+            swiglu(th, &mut s.gate, &s.up);
             quantize(&mut s.hq, &s.gate);
             project(&layer.down, &s.gate, &s.hq, &mut s.o);
             for (x, o) in s.x.iter_mut().zip(&s.o) {

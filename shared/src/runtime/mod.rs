@@ -26,6 +26,7 @@
 //! ```
 
 mod attention;
+mod chat;
 mod generate;
 mod gguf_tokenizer;
 mod grader;
@@ -40,6 +41,7 @@ pub mod quant;
 mod sampling;
 mod threads;
 
+pub use chat::{ChatTemplate, CHAT_TEMPLATE_KEY};
 pub use generate::{GenerateOptions, Generation, StopReason, TokenEvent};
 pub use gguf_tokenizer::tokenizer_from_gguf;
 pub use grader::{generate_focused, Graded, ModelGrader, STEP_MAX_TOKENS};

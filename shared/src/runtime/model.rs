@@ -1,5 +1,6 @@
 //! Loading a GGUF model and its tokenizer from bytes; prompt encoding and per-position logits.
 
+use super::chat::ChatTemplate;
 use super::gguf_tokenizer::{has_tokenizer, tokenizer_from_gguf};
 use super::llama::Llama;
 use super::{Result, RuntimeError};
@@ -15,6 +16,11 @@ pub struct Model {
     wrap: Option<(u32, u32)>,
     pub(super) context_length: usize,
     vocab_size: usize,
+    chat: Option<ChatTemplate>,
+    /// The last chat head's system message and ids ([`Model::chat_ids`]).
+    head: Option<(String, Vec<u32>)>,
+    /// Whether the KV cache holds the head's positions, computed by a prefill of the head alone.
+    head_ready: bool,
 }
 
 /// A GGUF error's message (candle appends a backtrace when `RUST_BACKTRACE` is set: dropped).
@@ -51,6 +57,7 @@ impl Model {
         };
         let gguf_eos = super::llama::metadata_usize(&content, "tokenizer.ggml.eos_token_id")?
             .map(|v| v as u32);
+        let chat = ChatTemplate::from_gguf(&content);
         let weights = Llama::from_gguf(&content, gguf, 1)?;
         let context_length = weights.config().context_length;
         let vocab_size = weights.config().vocab;
@@ -71,6 +78,9 @@ impl Model {
             wrap,
             context_length,
             vocab_size,
+            chat,
+            head: None,
+            head_ready: false,
         })
     }
 
@@ -128,9 +138,59 @@ impl Model {
         })
     }
 
+    /// The chat template of the GGUF's metadata, when the runtime renders it (an
+    /// instruction-tuned model from elsewhere); `None` for the project's own models.
+    pub fn chat_template(&self) -> Option<ChatTemplate> {
+        self.chat
+    }
+
+    /// The ids of a chat prompt: `system` and `user` in the model's chat template, ready for
+    /// the answer. Prompts with the same system message share its head, whose KV cache
+    /// [`Model::generate`] keeps from one prompt to the next (the head is always computed
+    /// alone and the rest in one batch after it, so reuse does not change any result).
+    pub fn chat_ids(&mut self, system: &str, user: &str) -> Result<Vec<u32>> {
+        let chat = self.chat.ok_or_else(|| {
+            RuntimeError::Input(
+                "the model has no chat template the runtime renders (ChatML)".into(),
+            )
+        })?;
+        if self.head.as_ref().is_none_or(|(text, _)| text != system) {
+            let ids = self.encode(&chat.head(system))?;
+            self.head = Some((system.to_string(), ids));
+            self.head_ready = false;
+        }
+        let head = self
+            .head
+            .as_ref()
+            .map(|(_, ids)| ids.clone())
+            .unwrap_or_default();
+        let body = self.encode(user)?;
+        let tail = self.encode(chat.tail())?;
+        Ok(head.into_iter().chain(body).chain(tail).collect())
+    }
+
+    /// Runs a whole prompt from position 0 and returns the logits after its last token. A
+    /// prompt that starts with the current chat head and goes past it reuses the head's cached
+    /// positions (computing them first, alone, when the cache does not hold them).
+    pub(super) fn prefill(&mut self, prompt: &[u32]) -> Result<Vec<f32>> {
+        let head_len = match &self.head {
+            Some((_, head)) if prompt.len() > head.len() && prompt.starts_with(head) => head.len(),
+            _ => return self.step(prompt, 0),
+        };
+        if !self.head_ready {
+            self.step(&prompt[..head_len], 0)?;
+            self.head_ready = true;
+        }
+        self.step(&prompt[head_len..], head_len)
+    }
+
     /// Runs `ids` (starting at `position`) through the model, extending the KV cache; returns
     /// the logits after the last one. Position 0 starts a new sequence.
     pub(super) fn step(&mut self, ids: &[u32], position: usize) -> Result<Vec<f32>> {
+        let head_len = self.head.as_ref().map_or(0, |(_, ids)| ids.len());
+        if position < head_len {
+            self.head_ready = false;
+        }
         self.weights.forward(ids, position)
     }
 

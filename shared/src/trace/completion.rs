@@ -81,6 +81,9 @@ pub struct ParsedTrace {
     pub errors: Vec<TraceError>,
     /// Whether the findings block was reached (a cut-off completion has no final answer).
     pub has_findings_block: bool,
+    /// The reference paths of step lines whose header reads but whose verdict does not (the
+    /// step is not among the trace's steps; its error is among `errors`).
+    pub malformed_steps: Vec<ElementPath>,
 }
 
 impl ParsedTrace {
@@ -143,8 +146,8 @@ pub fn parse_completion(text: &str) -> ParsedTrace {
         }
         match section {
             Section::Start => error(1, "expected 'Steps:'".into()),
-            Section::Steps => match parse_step(line) {
-                Ok((number, step)) => {
+            Section::Steps => match parse_step_header(line) {
+                Ok((number, header)) => {
                     if number != expected_number {
                         error(
                             1,
@@ -152,9 +155,27 @@ pub fn parse_completion(text: &str) -> ParsedTrace {
                         );
                     }
                     expected_number = number + 1;
-                    parsed.trace.steps.push(step);
+                    match parse_verdict(header.verdict_column, header.verdict) {
+                        Ok(claims) => parsed.trace.steps.push(Step {
+                            kind: header.kind,
+                            reference: header.reference,
+                            student: header.student,
+                            claims,
+                        }),
+                        Err((column, message)) => {
+                            error(column, message);
+                            parsed.malformed_steps.push(header.reference);
+                        }
+                    }
                 }
-                Err((column, message)) => error(column, message),
+                Err((column, message)) => {
+                    error(column, message);
+                    // A step whose number reads keeps the numbering going.
+                    let digits = line.chars().take_while(char::is_ascii_digit).count();
+                    if let Ok(number) = line[..digits].parse::<usize>() {
+                        expected_number = number + 1;
+                    }
+                }
             },
             Section::Findings => match parse_finding(line) {
                 Ok(finding) => parsed.trace.findings.push(finding),
@@ -212,7 +233,17 @@ fn parse_student(text: &str) -> Option<String> {
     }
 }
 
-fn parse_step(line: &str) -> Result<(usize, Step), FieldError> {
+/// A step line up to its verdict.
+struct StepHeader<'a> {
+    kind: StepKind,
+    reference: ElementPath,
+    student: Option<String>,
+    /// The verdict's text and its 1-based column.
+    verdict: &'a str,
+    verdict_column: usize,
+}
+
+fn parse_step_header(line: &str) -> Result<(usize, StepHeader<'_>), FieldError> {
     let digits = line.chars().take_while(char::is_ascii_digit).count();
     let number: usize = line[..digits]
         .parse()
@@ -233,16 +264,15 @@ fn parse_step(line: &str) -> Result<(usize, Step), FieldError> {
         format!("unknown element kind '{kind_word}': expected entity, relationship, specialization, union, attribute or side"),
     ))?;
     let reference = parse_path(head_col + offset + kind_word.len() + 1, reference)?;
-    let student = parse_student(fields[1].1);
     let (verdict_col, verdict) = fields[2];
-    let claims = parse_verdict(verdict_col + offset, verdict)?;
     Ok((
         number,
-        Step {
+        StepHeader {
             kind,
             reference,
-            student,
-            claims,
+            student: parse_student(fields[1].1),
+            verdict,
+            verdict_column: verdict_col + offset,
         },
     ))
 }
@@ -366,6 +396,11 @@ mod tests {
         let parsed = parse_completion(text);
         assert_eq!(parsed.trace.steps.len(), 1);
         assert_eq!(parsed.trace.findings.len(), 1);
+        // Step 3's header reads; only its verdict does not.
+        assert_eq!(
+            parsed.malformed_steps,
+            ["R".parse::<ElementPath>().unwrap()]
+        );
         let places: Vec<(usize, usize)> =
             parsed.errors.iter().map(|e| (e.line, e.column)).collect();
         assert_eq!(places, vec![(3, 4), (4, 25), (5, 1), (7, 28)]);

@@ -26,11 +26,14 @@
 //!   [`examples`]: a trace → (prompt, verdict) training examples;
 //! - [`Trace::render`] / [`parse_completion`]: trace ↔ completion text (the parser reports every
 //!   malformed line with its line and column and never panics);
-//! - [`gold_trace`]: the true trace of a labelled record; [`focus_trace`]: on the focused steps.
+//! - [`gold_trace`]: the true trace of a labelled record; [`focus_trace`]: on the focused steps;
+//! - [`instructed_prompt`] / [`read_answer`]: the same steps asked of an instruction-tuned
+//!   model from elsewhere (prompt-only, with [`INSTRUCTIONS`]) and its answers read as verdicts.
 
 mod completion;
 mod focus;
 mod gold;
+mod instruct;
 mod prompt;
 
 pub use completion::{parse_completion, ParsedTrace, TraceError};
@@ -41,6 +44,7 @@ pub use focus::{
     SIDE_HEADER,
 };
 pub use gold::{gold_trace, step_of, step_paths};
+pub use instruct::{instructed_prompt, read_answer, INSTRUCTIONS};
 pub use prompt::escape_special;
 
 use crate::finding::{Category, Finding};

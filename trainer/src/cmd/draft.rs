@@ -20,7 +20,7 @@ pub struct Args {
     /// Where to write the drafts (JSONL `{"id", "sample", "completion", "tokens", "stop"}`).
     #[arg(long, short)]
     out: PathBuf,
-    /// A local model: a GGUF file (`tokenizer.json` beside it), a training checkpoint or run
+    /// A local model: a GGUF file (its own tokenizer, else `tokenizer.json` beside it; a model with a ChatML chat template is asked prompt-only), a training checkpoint or run
     /// folder, or a Hugging Face llama-family folder (both converted to F16 GGUF on the fly).
     #[arg(long, conflicts_with = "endpoint")]
     model: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! `eerd generate --model model.gguf --prompt TEXT`: run an exported model.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use eerd::runtime::{GenerateOptions, Model, Sampling, StopReason};
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -59,26 +59,7 @@ pub struct Args {
 /// Loads a GGUF model with the tokenizer `tokenizer` (a `tokenizer.json`), else the GGUF's
 /// own tokenizer metadata, else the `tokenizer.json` beside the model.
 pub fn load_model(model: &Path, tokenizer: Option<&Path>) -> Result<Model> {
-    let gguf = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
-    let beside = model.with_file_name("tokenizer.json");
-    let tokenizer = match tokenizer {
-        Some(t) => Some(t.to_path_buf()),
-        None if Model::gguf_has_tokenizer(&gguf)
-            .with_context(|| format!("cannot load {}", model.display()))? =>
-        {
-            None
-        }
-        None => Some(beside),
-    };
-    let loaded = match &tokenizer {
-        Some(path) => {
-            let tok =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Model::from_bytes(&gguf, &tok)
-        }
-        None => Model::from_gguf(&gguf),
-    };
-    loaded.with_context(|| format!("cannot load {}", model.display()))
+    eerd_trainer::model_files::ModelFiles::read(model, tokenizer)?.load()
 }
 
 /// Runs `eerd generate`.

@@ -1,10 +1,12 @@
 //! Choosing a grader from the command line: `--grader rules`, `--grader model:PATH.gguf`
-//! (`tokenizer.json` beside it), `--grader model+audit:PATH.gguf` (with the inference-time
+//! (the GGUF's own tokenizer, else `tokenizer.json` beside it; a model with a ChatML chat
+//! template is asked prompt-only), `--grader model+audit:PATH.gguf` (with the inference-time
 //! audit).
 
 use anyhow::{bail, Context, Result};
 use eerd::grade::{Grader, RulesGrader};
-use eerd::runtime::{GenerateOptions, Model, ModelGrader};
+use eerd::runtime::{GenerateOptions, ModelGrader};
+use eerd_trainer::model_files::ModelFiles;
 use std::path::Path;
 
 fn model_grader(spec: &str, path: &str, audit: bool, max_tokens: usize) -> Result<Box<dyn Grader>> {
@@ -12,13 +14,9 @@ fn model_grader(spec: &str, path: &str, audit: bool, max_tokens: usize) -> Resul
     // thread only helps on an idle machine.
     let threads = eerd_trainer::threads::configure(None);
     let path = Path::new(path);
-    let gguf = std::fs::read(path)
-        .with_context(|| format!("--grader {spec}: cannot read {}", path.display()))?;
-    let tokenizer_path = path.with_file_name("tokenizer.json");
-    let tokenizer = std::fs::read(&tokenizer_path)
-        .with_context(|| format!("--grader {spec}: cannot read {}", tokenizer_path.display()))?;
-    let mut model = Model::from_bytes(&gguf, &tokenizer)
-        .with_context(|| format!("--grader {spec}: cannot load {}", path.display()))?;
+    let mut model = ModelFiles::read(path, None)
+        .and_then(|files| files.load())
+        .with_context(|| format!("--grader {spec}"))?;
     model.set_threads(threads);
     let options = GenerateOptions {
         max_tokens,

@@ -2,6 +2,7 @@
 //! card, read by the page) and `README.md` (the model card) in one folder.
 
 use crate::checkpoint;
+use crate::r2ta::evaluate::table_markdown;
 use crate::r2ta::pipeline::PipelineConfig;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
@@ -14,9 +15,41 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))
 }
 
+/// Another finished run shown beside the published one in its card (`eerd publish --compare`):
+/// its evaluation table and the audit report of its drafts.
+pub struct Comparison<'a> {
+    /// The run folder.
+    pub run: &'a Path,
+    /// The command that made it.
+    pub command: &'a str,
+}
+
+impl Comparison<'_> {
+    fn to_json(&self) -> Result<Value> {
+        let config = PipelineConfig::load(&self.run.join("config.toml"))?;
+        let report = self.run.join("refine/report.md");
+        Ok(json!({
+            "command": self.command,
+            "drafter": config.drafts.local.as_ref().map(|p| p.display().to_string()),
+            "drafted_records": config.drafts.records,
+            "stage_seconds": read_json(&self.run.join("stages.json"))?["stages"],
+            "refine_report": std::fs::read_to_string(&report)
+                .with_context(|| format!("cannot read {}", report.display()))?,
+            "evaluation": read_json(&self.run.join("eval/table.json"))?,
+        }))
+    }
+}
+
 /// Copies `RUN/<model>/model.gguf` and its tokenizer to `out` and writes the card files.
-/// `command` is the exact command that made the run (recorded in the card).
-pub fn publish(run: &Path, model: &str, out: &Path, command: &str) -> Result<Value> {
+/// `command` is the exact command that made the run (recorded in the card); `compare`, another
+/// run shown beside it.
+pub fn publish(
+    run: &Path,
+    model: &str,
+    out: &Path,
+    command: &str,
+    compare: Option<Comparison>,
+) -> Result<Value> {
     let gguf = run.join(model).join("model.gguf");
     if !gguf.is_file() {
         bail!(
@@ -26,6 +59,7 @@ pub fn publish(run: &Path, model: &str, out: &Path, command: &str) -> Result<Val
         );
     }
     let table = read_json(&run.join("eval/table.json"))?;
+    let comparison = compare.map(|c| c.to_json()).transpose()?;
     let stages = read_json(&run.join("stages.json"))?;
     let config = PipelineConfig::load(&run.join("config.toml"))?;
     let state = checkpoint::read_state(&checkpoint::resolve(&run.join(model))?)?;
@@ -87,6 +121,7 @@ pub fn publish(run: &Path, model: &str, out: &Path, command: &str) -> Result<Val
             "unseen": config.data.unseen,
         },
         "evaluation": table,
+        "comparison": comparison,
     });
     crate::fsutil::write_atomic(
         &out.join("model.json"),
@@ -164,38 +199,52 @@ fn markdown(card: &Value) -> String {
          pipeline's `[eval]` limits them).\n",
         first["test"]["records"], first["unseen"]["records"]
     );
-    let _ = writeln!(
-        out,
-        "| grader | split | micro P | micro R | micro F1 | macro F1 | false alarms | hallucinations | failed |\n|---|---|---:|---:|---:|---:|---:|---:|---:|"
-    );
-    for row in card["evaluation"]["rows"].as_array().into_iter().flatten() {
-        for split in ["test", "unseen"] {
-            let r = &row[split];
-            let f = |v: &Value| v.as_f64().unwrap_or(0.0);
-            let _ = writeln!(
-                out,
-                "| {} | {split} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} % | {:.1} % | {} |",
-                row["grader"].as_str().unwrap_or(""),
-                f(&r["micro"]["precision"]),
-                f(&r["micro"]["recall"]),
-                f(&r["micro"]["f1"]),
-                f(&r["macro"]["f1"]),
-                100.0 * f(&r["false_alarm_rate"]),
-                100.0 * f(&r["hallucination_rate"]),
-                r["failed_records"]
-            );
-        }
-    }
+    out.push_str(&table_markdown(&card["evaluation"]));
     let _ = writeln!(
         out,
         "\n`sft+dpo+audit` is what the page and the widget run: the shipped model with the \
          inference-time audit. False alarms: share of clean records with any finding; \
          hallucinations: share of findings matching no label; failed: answers without a \
-         findings block.\n\n## Limits\n\nTrained only on synthetic variants of this \
+         findings block."
+    );
+    if let Some(other) = card.get("comparison").filter(|c| !c.is_null()) {
+        comparison_markdown(&mut out, other);
+    }
+    let _ = writeln!(
+        out,
+        "\n## Limits\n\nTrained only on synthetic variants of this \
          repository's 28 assignments, renamed with the lexicon and with the generator's own \
          open vocabulary (held out for `unseen.jsonl`); modelling choices the mutation engine \
          does not make and diagrams longer than the context are out of distribution. \
          Findings are advice for a student, not a grade."
     );
     out
+}
+
+/// The card's section on another run: the recipe with a real base model drafting.
+fn comparison_markdown(out: &mut String, other: &Value) {
+    let _ = writeln!(
+        out,
+        "\n## Beside the recipe with a real base model\n\nThe same recipe with stage 1 drafted \
+         by an open-source instruction-tuned base model asked prompt-only (`{}`, the first {} \
+         training records), its drafts audited and refined, its flawed steps among DPO's \
+         rejected answers:\n\n```sh\n{}\n```\n\nThe audit of its drafts (stage 2):\n",
+        other["drafter"].as_str().unwrap_or("?"),
+        other["drafted_records"],
+        other["command"].as_str().unwrap_or(""),
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        other["refine_report"].as_str().unwrap_or("").trim()
+    );
+    let _ = writeln!(
+        out,
+        "\nIts evaluation (`base prompt-only` is the drafter itself, grading prompt-only on \
+         the first records of each split; the other rows are the small model trained from \
+         its refined drafts). It is scored on its own run's data set, which need not be the \
+         one above: compare rows within one table, or grade both models on one data set with \
+         `eerd eval`.\n"
+    );
+    out.push_str(&table_markdown(&other["evaluation"]));
 }

@@ -4,6 +4,7 @@
 //! and the verdicts make the draft's completion text.
 
 use crate::endpoint::{Endpoint, SampleOptions};
+use crate::model_files::ModelFiles;
 use crate::r2ta::traces::Parsed;
 use anyhow::{Context, Result};
 use eerd::finding::Record;
@@ -86,13 +87,9 @@ impl Default for DraftOptions {
 
 /// Where drafts come from.
 pub enum DraftSource {
-    /// A GGUF model and its tokenizer, as bytes.
-    Local {
-        /// The GGUF file's bytes.
-        gguf: Vec<u8>,
-        /// `tokenizer.json`'s bytes.
-        tokenizer: Vec<u8>,
-    },
+    /// A GGUF model and its tokenizer (a model with a ChatML chat template is asked
+    /// prompt-only: [`eerd::trace::instructed_prompt`]).
+    Local(ModelFiles),
     /// An OpenAI-compatible server, and the template that turns a prompt into the text sent
     /// (`{prompt}` is replaced).
     Endpoint(Endpoint, String),
@@ -108,7 +105,7 @@ pub fn default_template(api: crate::endpoint::Api) -> String {
 }
 
 impl DraftSource {
-    /// A local model from any of: a GGUF file (its `tokenizer.json` beside it), a training
+    /// A local model from any of: a GGUF file (its own tokenizer or `tokenizer.json` beside it), a training
     /// checkpoint or run directory (exported to F16 on the fly), or a Hugging Face llama-family
     /// directory (`config.json` + safetensors; imported and exported on the fly).
     pub fn any_local(path: &Path) -> Result<Self> {
@@ -144,19 +141,13 @@ impl DraftSource {
         source
     }
 
-    /// A local model from `model.gguf` and the `tokenizer.json` beside it (or `tokenizer`).
+    /// A local GGUF model and its tokenizer (`tokenizer`, else the GGUF's own, else the
+    /// `tokenizer.json` beside it: [`ModelFiles::read`]).
     pub fn local(model: &Path, tokenizer: Option<&Path>) -> Result<Self> {
-        let tokenizer_path = tokenizer
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| model.with_file_name("tokenizer.json"));
-        let gguf =
-            std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
-        let tokenizer = std::fs::read(&tokenizer_path)
-            .with_context(|| format!("cannot read {}", tokenizer_path.display()))?;
+        let files = ModelFiles::read(model, tokenizer)?;
         // Fail early, with the file named, rather than in every worker.
-        Model::from_bytes(&gguf, &tokenizer)
-            .with_context(|| format!("cannot load {}", model.display()))?;
-        Ok(DraftSource::Local { gguf, tokenizer })
+        files.load()?;
+        Ok(DraftSource::Local(files))
     }
 }
 
@@ -200,22 +191,20 @@ pub fn draft_all(
     let results: Mutex<Vec<Option<Draft>>> = Mutex::new(vec![None; total]);
     let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let workers = match source {
-        DraftSource::Local { .. } => options.workers.max(1),
+        DraftSource::Local(_) => options.workers.max(1),
         DraftSource::Endpoint(..) => 1,
     };
     std::thread::scope(|scope| {
         for _ in 0..workers.min(total.max(1)) {
             scope.spawn(|| {
                 let mut model = match source {
-                    DraftSource::Local { gguf, tokenizer } => {
-                        match Model::from_bytes(gguf, tokenizer) {
-                            Ok(m) => Some(m),
-                            Err(e) => {
-                                first_error.lock().unwrap().get_or_insert(e.into());
-                                return;
-                            }
+                    DraftSource::Local(files) => match files.load() {
+                        Ok(m) => Some(m),
+                        Err(e) => {
+                            first_error.lock().unwrap().get_or_insert(e);
+                            return;
                         }
-                    }
+                    },
                     DraftSource::Endpoint(..) => None,
                 };
                 loop {
@@ -233,7 +222,7 @@ pub fn draft_all(
                         (None, DraftSource::Endpoint(endpoint, template)) => {
                             draft_endpoint(endpoint, template, record, sample, options, seed)
                         }
-                        (None, DraftSource::Local { .. }) => unreachable!("local workers load"),
+                        (None, DraftSource::Local(_)) => unreachable!("local workers load"),
                     };
                     match outcome {
                         Ok(d) => results.lock().unwrap()[k] = Some(d),

@@ -1,11 +1,12 @@
 //! Evaluation of graders on labelled data sets, and the comparison table (JSON, markdown, SVG)
 //! that ends the pipeline.
 
+use crate::model_files::ModelFiles;
 use crate::r2ta::traces::Parsed;
 use anyhow::Result;
 use eerd::finding::Record;
 use eerd::grade::{RulesGrader, Submission};
-use eerd::runtime::{GenerateOptions, Model, ModelGrader};
+use eerd::runtime::{GenerateOptions, ModelGrader};
 use eerd::score::{Report, Scorer};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -50,8 +51,7 @@ pub fn evaluate_rules(records: &[Record]) -> Result<Report> {
 /// Grades `records` with a GGUF model (greedy, `workers` copies in parallel) and scores it with
 /// and without the inference-time audit; `progress(done, total)` after each record.
 pub fn evaluate_model(
-    gguf: &[u8],
-    tokenizer: &[u8],
+    files: &ModelFiles,
     records: &[Record],
     max_tokens: usize,
     workers: usize,
@@ -72,10 +72,10 @@ pub fn evaluate_model(
     std::thread::scope(|scope| {
         for _ in 0..workers.max(1).min(records.len().max(1)) {
             scope.spawn(|| {
-                let model = match Model::from_bytes(gguf, tokenizer) {
+                let model = match files.load() {
                     Ok(m) => m,
                     Err(e) => {
-                        error.lock().unwrap().get_or_insert(e.into());
+                        error.lock().unwrap().get_or_insert(e);
                         return;
                     }
                 };
@@ -180,27 +180,30 @@ pub fn table_json(rows: &[Row]) -> Value {
     })
 }
 
-/// The table as markdown: micro P/R/F1, macro F1, false alarms and hallucinations per split.
-pub fn table_markdown(rows: &[Row]) -> String {
+/// A table ([`table_json`], `eval/table.json`) as markdown: records scored, micro P/R/F1,
+/// macro F1, false alarms, hallucinations and failed records per grader and split.
+pub fn table_markdown(table: &Value) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| grader | split | micro P | micro R | micro F1 | macro F1 | false alarms | hallucinations | failed |"
+        "| grader | split | records | micro P | micro R | micro F1 | macro F1 | false alarms | hallucinations | failed |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    for row in rows {
-        for (split, r) in [("test", &row.test), ("unseen", &row.unseen)] {
+    for row in table["rows"].as_array().into_iter().flatten() {
+        for split in ["test", "unseen"] {
+            let r = &row[split];
+            let f = |v: &Value| v.as_f64().unwrap_or(0.0);
             let _ = writeln!(
                 out,
-                "| {} | {split} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} % | {:.1} % | {} |",
-                row.grader,
-                r.micro.precision,
-                r.micro.recall,
-                r.micro.f1,
-                r.macro_.f1,
-                100.0 * r.false_alarm_rate,
-                100.0 * r.hallucination_rate,
-                r.failed_records
+                "| {} | {split} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} % | {:.1} % | {} |",
+                row["grader"].as_str().unwrap_or(""),
+                r["records"],
+                f(&r["micro"]["precision"]),
+                f(&r["micro"]["recall"]),
+                f(&r["micro"]["f1"]),
+                f(&r["macro"]["f1"]),
+                100.0 * f(&r["false_alarm_rate"]),
+                100.0 * f(&r["hallucination_rate"]),
+                r["failed_records"]
             );
         }
     }

@@ -23,6 +23,7 @@ use crate::dpo::{self, DpoConfig};
 use crate::endpoint::{Endpoint, EndpointConfig};
 use crate::export::{export_checkpoint, Quant};
 use crate::model::ModelConfig;
+use crate::model_files::ModelFiles;
 use crate::r2ta::draft::{
     default_template, draft_all, focus_jobs, Draft, DraftOptions, DraftSource,
 };
@@ -200,6 +201,10 @@ pub struct EvalConfig {
     pub quant: String,
     /// Also evaluate the base model.
     pub base: bool,
+    /// Also evaluate the drafts' local GGUF model (`drafts.local`, an instruction-tuned model
+    /// asked prompt-only: the paper's prompt-only baseline) on the first this many test and
+    /// unseen records (0: not evaluated).
+    pub drafter_records: usize,
 }
 
 impl Default for EvalConfig {
@@ -210,6 +215,7 @@ impl Default for EvalConfig {
             unseen_records: 0,
             quant: "q8_0".into(),
             base: true,
+            drafter_records: 0,
         }
     }
 }
@@ -841,26 +847,21 @@ impl Pipeline {
     fn eval_model(
         &self,
         name: &str,
-        gguf: &Path,
+        files: &ModelFiles,
         test: &[Record],
         unseen: &[Record],
     ) -> Result<(ModelEval, ModelEval)> {
-        let bytes =
-            std::fs::read(gguf).with_context(|| format!("cannot read {}", gguf.display()))?;
-        let tok = std::fs::read(gguf.with_file_name("tokenizer.json"))?;
         let max = self.config.eval.max_tokens;
         let workers = self.config.workers;
         let t = evaluate_model(
-            &bytes,
-            &tok,
+            files,
             test,
             max,
             workers,
             &bar(&self.options, &format!("{name} test")),
         )?;
         let u = evaluate_model(
-            &bytes,
-            &tok,
+            files,
             unseen,
             max,
             workers,
@@ -901,14 +902,31 @@ impl Pipeline {
             test: evaluate_rules(&test)?,
             unseen: evaluate_rules(&unseen)?,
         }];
+        let n = self.config.eval.drafter_records;
+        if let (Some(path), true) = (&self.config.drafts.local, n > 0) {
+            if !path.is_file() {
+                bail!(
+                    "eval.drafter_records: the drafts' model {} is not a GGUF file",
+                    path.display()
+                );
+            }
+            let files = ModelFiles::read(path, None)?;
+            let (test, unseen) = (first(test.clone(), n), first(unseen.clone(), n));
+            let (t, u) = self.eval_model("drafter", &files, &test, &unseen)?;
+            rows.push(Row {
+                grader: "base prompt-only".into(),
+                test: t.plain,
+                unseen: u.plain,
+            });
+        }
         let mut models = Vec::new();
         if self.config.eval.base {
             models.push("base");
         }
         models.extend(["sft", "dpo"]);
         for name in models {
-            let gguf = self.path(&format!("{name}/model.gguf"));
-            let (t, u) = self.eval_model(name, &gguf, &test, &unseen)?;
+            let files = ModelFiles::read(&self.path(&format!("{name}/model.gguf")), None)?;
+            let (t, u) = self.eval_model(name, &files, &test, &unseen)?;
             let label = if name == "dpo" { "sft+dpo" } else { name };
             rows.push(Row {
                 grader: label.into(),
@@ -924,11 +942,12 @@ impl Pipeline {
             }
         }
         let dir = self.path("eval");
+        let table = table_json(&rows);
         crate::fsutil::write_atomic(
             &dir.join("table.json"),
-            serde_json::to_string_pretty(&table_json(&rows))?.as_bytes(),
+            serde_json::to_string_pretty(&table)?.as_bytes(),
         )?;
-        let md = table_markdown(&rows);
+        let md = table_markdown(&table);
         crate::fsutil::write_atomic(&dir.join("table.md"), md.as_bytes())?;
         crate::fsutil::write_atomic(&dir.join("table.svg"), table_svg(&rows).as_bytes())?;
         say(&self.options, &md);

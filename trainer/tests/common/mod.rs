@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use candle_core::quantized::{gguf_file, QTensor};
+use candle_core::Device;
 use eerd_trainer::data::{encode_example, Example};
 use eerd_trainer::model::ModelConfig;
 use eerd_trainer::sft::{SftConfig, TrainData};
@@ -98,4 +100,32 @@ pub fn trainer_logits(
         .unwrap()
         .to_vec2()
         .unwrap()
+}
+
+/// `gguf` with metadata `key` set to `value` (or removed).
+pub fn with_metadata(gguf: &[u8], key: &str, value: Option<gguf_file::Value>) -> Vec<u8> {
+    let mut reader = std::io::Cursor::new(gguf);
+    let content = gguf_file::Content::read(&mut reader).unwrap();
+    let mut metadata = content.metadata.clone();
+    match value {
+        Some(v) => metadata.insert(key.to_string(), v),
+        None => metadata.remove(key),
+    };
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    let tensors: Vec<(String, QTensor)> = names
+        .into_iter()
+        .map(|n| {
+            (
+                n.clone(),
+                content.tensor(&mut reader, n, &Device::Cpu).unwrap(),
+            )
+        })
+        .collect();
+    let md: Vec<(&str, &gguf_file::Value)> =
+        metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut out = std::io::Cursor::new(Vec::new());
+    gguf_file::write(&mut out, &md, &ts).unwrap();
+    out.into_inner()
 }
