@@ -134,8 +134,9 @@ pub struct DraftsConfig {
     /// The text sent to the endpoint, `{prompt}` replaced by the prompt (default: the prompt
     /// then `<|prompt_end|>` for the completions API, the bare prompt for chat).
     pub template: Option<String>,
-    /// Draft from this local model instead of the warmed-up base: a GGUF (with `tokenizer.json`
-    /// beside it), a checkpoint or run folder, or a Hugging Face llama-family folder.
+    /// Draft from this local model instead of the warmed-up base: a GGUF (its own tokenizer, else
+    /// `tokenizer.json` beside it; one with a ChatML chat template, such as SmolLM2-Instruct, is
+    /// asked prompt-only), a checkpoint or run folder, or a Hugging Face llama-family folder.
     pub local: Option<PathBuf>,
     /// Training records that get drafts (0: all); the others enter SFT with their gold trace.
     pub records: usize,
