@@ -171,8 +171,7 @@ pub fn parse_completion(text: &str) -> ParsedTrace {
                 Err((column, message)) => {
                     error(column, message);
                     // A step whose number reads keeps the numbering going.
-                    let digits = line.chars().take_while(char::is_ascii_digit).count();
-                    if let Ok(number) = line[..digits].parse::<usize>() {
+                    if let (_, Some(number)) = leading_number(line) {
                         expected_number = number + 1;
                     }
                 }
@@ -233,6 +232,12 @@ fn parse_student(text: &str) -> Option<String> {
     }
 }
 
+/// The number a line starts with, and how many digits it has (`None`: no number).
+fn leading_number(line: &str) -> (usize, Option<usize>) {
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    (digits, line[..digits].parse().ok())
+}
+
 /// A step line up to its verdict.
 struct StepHeader<'a> {
     kind: StepKind,
@@ -244,10 +249,8 @@ struct StepHeader<'a> {
 }
 
 fn parse_step_header(line: &str) -> Result<(usize, StepHeader<'_>), FieldError> {
-    let digits = line.chars().take_while(char::is_ascii_digit).count();
-    let number: usize = line[..digits]
-        .parse()
-        .map_err(|_| (1, "expected a step number".to_string()))?;
+    let (digits, number) = leading_number(line);
+    let number = number.ok_or((1, "expected a step number".to_string()))?;
     let rest = line[digits..].strip_prefix(". ").ok_or((
         digits + 1,
         "expected '. ' after the step number".to_string(),

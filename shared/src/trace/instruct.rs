@@ -53,10 +53,12 @@ pub fn read_answer(step: &FocusStep, answer: &str) -> String {
         .map(str::to_ascii_lowercase)
         .collect();
     let mut claims: Vec<Claim> = Vec::new();
+    let mut named_any = false;
     for word in &words {
         let Some(category) = Category::ALL.iter().find(|c| c.id() == word) else {
             continue;
         };
+        named_any = true;
         let claim = Claim {
             category: *category,
             element: step.reference.clone(),
@@ -65,9 +67,6 @@ pub fn read_answer(step: &FocusStep, answer: &str) -> String {
             claims.push(claim);
         }
     }
-    let named_any = words
-        .iter()
-        .any(|w| Category::ALL.iter().any(|c| c.id() == w));
     if claims.is_empty() && !named_any && !words.iter().any(|w| w == "ok") {
         return line.to_string();
     }

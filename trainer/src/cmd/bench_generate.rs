@@ -8,6 +8,7 @@ use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use eerd::runtime::{GenerateOptions, Model};
+use eerd_trainer::model_files::ModelFiles;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -195,7 +196,7 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
         Some(f) => super::input::read_text(f)?,
         None => PROMPT.to_string(),
     };
-    let mut model = super::generate::load_model(&a.model, a.tokenizer.as_deref())?;
+    let mut model = ModelFiles::read(&a.model, a.tokenizer.as_deref())?.load()?;
     let mut ids = model.encode(&prompt)?;
     let room = model.context_length().saturating_sub(a.decode + 1);
     if room == 0 {
@@ -262,7 +263,7 @@ pub fn bench_generate(a: GenerateArgs) -> Result<ExitCode> {
         .map(|g: &[u32]| prefix(g, &ours_greedy));
     let mut checks = Vec::new();
     let mut exact = match &a.exact {
-        Some(path) => Some(super::generate::load_model(path, a.tokenizer.as_deref())?),
+        Some(path) => Some(ModelFiles::read(path, a.tokenizer.as_deref())?.load()?),
         None => None,
     };
     let greedy = |m: &mut Model, ids: &[u32], count: usize| -> Result<Vec<u32>> {

@@ -1,10 +1,11 @@
 //! `eerd generate --model model.gguf --prompt TEXT`: run an exported model.
 
 use anyhow::{bail, Result};
-use eerd::runtime::{GenerateOptions, Model, Sampling, StopReason};
+use eerd::runtime::{GenerateOptions, Sampling, StopReason};
+use eerd_trainer::model_files::ModelFiles;
 use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `eerd generate`.
@@ -56,12 +57,6 @@ pub struct Args {
     json: bool,
 }
 
-/// Loads a GGUF model with the tokenizer `tokenizer` (a `tokenizer.json`), else the GGUF's
-/// own tokenizer metadata, else the `tokenizer.json` beside the model.
-pub fn load_model(model: &Path, tokenizer: Option<&Path>) -> Result<Model> {
-    eerd_trainer::model_files::ModelFiles::read(model, tokenizer)?.load()
-}
-
 /// Runs `eerd generate`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let threads = eerd_trainer::threads::configure(args.threads);
@@ -74,7 +69,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (None, None) => bail!("give --prompt or --prompt-file"),
     };
     let started = std::time::Instant::now();
-    let mut model = load_model(&args.model, args.tokenizer.as_deref())?;
+    let mut model = ModelFiles::read(&args.model, args.tokenizer.as_deref())?.load()?;
     model.set_threads(threads);
     let load_time = started.elapsed();
     let ids = if args.raw {

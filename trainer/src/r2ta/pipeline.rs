@@ -904,16 +904,18 @@ impl Pipeline {
             unseen: evaluate_rules(&unseen)?,
         }];
         let n = self.config.eval.drafter_records;
-        if let (Some(path), true) = (&self.config.drafts.local, n > 0) {
-            if !path.is_file() {
-                bail!(
+        if n > 0 {
+            let path = match &self.config.drafts.local {
+                Some(path) if path.is_file() => path,
+                Some(path) => bail!(
                     "eval.drafter_records: the drafts' model {} is not a GGUF file",
                     path.display()
-                );
-            }
+                ),
+                None => bail!("eval.drafter_records needs a drafts.local GGUF to evaluate"),
+            };
             let files = ModelFiles::read(path, None)?;
-            let (test, unseen) = (first(test.clone(), n), first(unseen.clone(), n));
-            let (t, u) = self.eval_model("drafter", &files, &test, &unseen)?;
+            let (test, unseen) = (&test[..n.min(test.len())], &unseen[..n.min(unseen.len())]);
+            let (t, u) = self.eval_model("drafter", &files, test, unseen)?;
             rows.push(Row {
                 grader: "base prompt-only".into(),
                 test: t.plain,
