@@ -10,8 +10,12 @@ use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp1, Layout, Storage, Tensor, Var};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
+use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
+
+/// Values per parallel task of the element-wise loops.
+const CHUNK: usize = 1 << 14;
 
 /// AdamW hyper-parameters (the learning rate comes from [`Schedule`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -145,9 +149,10 @@ impl AdamW {
                 .get(p.var.as_tensor())
                 .with_context(|| format!("no gradient for `{}`", p.name))?;
             with_data(g, |g| {
-                for (acc, &x) in p.grad.iter_mut().zip(g) {
-                    *acc += x;
-                }
+                p.grad
+                    .par_chunks_mut(CHUNK)
+                    .zip(g.par_chunks(CHUNK))
+                    .for_each(|(acc, g)| acc.iter_mut().zip(g).for_each(|(a, &x)| *a += x));
             })?;
         }
         Ok(())
@@ -164,10 +169,16 @@ impl AdamW {
     /// of target tokens), clipped to global norm `max_norm` (0 disables), at learning rate
     /// `lr`; then clears the accumulators.
     pub fn step(&mut self, lr: f64, scale: f64, max_norm: f64) -> Result<StepInfo> {
+        // Chunk sums in a fixed order: the same norm whatever the thread count.
         let sq: f64 = self
             .params
             .iter()
-            .map(|p| p.grad.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>())
+            .flat_map(|p| {
+                p.grad
+                    .par_chunks(CHUNK)
+                    .map(|c| c.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>())
+                    .collect::<Vec<f64>>()
+            })
             .sum();
         let grad_norm = sq.sqrt() * scale;
         if !grad_norm.is_finite() {
@@ -212,7 +223,7 @@ impl AdamW {
                 p.var
                     .set(&Tensor::from_vec(w, tensor.shape(), tensor.device())?)?;
             }
-            p.grad.iter_mut().for_each(|g| *g = 0.0);
+            p.grad.par_chunks_mut(CHUNK).for_each(|g| g.fill(0.0));
         }
         Ok(StepInfo {
             grad_norm,
@@ -273,7 +284,16 @@ struct Update {
 }
 
 impl Update {
+    /// Updates `w` and its moments, in parallel chunks.
     fn apply(&self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], decay: f32) {
+        w.par_chunks_mut(CHUNK)
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .zip(g.par_chunks(CHUNK))
+            .for_each(|(((w, m), v), g)| self.apply_serial(w, m, v, g, decay));
+    }
+
+    fn apply_serial(&self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], decay: f32) {
         for i in 0..w.len() {
             let grad = g[i] * self.gscale;
             m[i] = self.beta1 * m[i] + (1.0 - self.beta1) * grad;

@@ -1,25 +1,40 @@
-//! CPU thread settings for candle.
+//! CPU thread settings.
 //!
-//! candle's element-wise ops run on one thread and its matrix multiplies use rayon; on this
-//! project's 2-core machines one thread is as fast or faster (and avoids the quantized matmul's
-//! spin-waiting pool collapsing under load). candle reads `RAYON_NUM_THREADS` for its matmul
-//! parallelism and `CANDLE_NUM_THREADS` for the quantized pool, so both are set here before
-//! any tensor work.
+//! The training kernels (`model::fused`, `model::attention`, `model::sgemm`), the optimizer and
+//! the runtime run on rayon's global pool; candle's matmul reads `RAYON_NUM_THREADS`. candle's
+//! own element-wise pool (sized by `CANDLE_NUM_THREADS`) is kept to the calling thread: its
+//! workers spin while they wait, on the cores that the rayon threads need (measured: a third
+//! thread spinning through 15 % of a two-thread training step's samples).
 
-/// Sets the thread count for candle (both variables) and rayon's global pool. Call once, at
-/// the start of a command, before any tensor is created. `None` keeps whatever the
-/// environment says, defaulting to 1.
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The thread count of the first [`configure`] call (0: not yet configured).
+static CHOSEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the thread count for rayon's global pool and candle, and returns it. Call at the start
+/// of a command, before any tensor is created. `None` means an earlier call's count, else what
+/// `CANDLE_NUM_THREADS` says, else 1. Only the first call sizes rayon's pool.
 pub fn configure(threads: Option<usize>) -> usize {
-    let from_env = std::env::var("CANDLE_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0);
-    let n = threads.or(from_env).unwrap_or(1).max(1);
-    std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+    let chosen = CHOSEN.load(Ordering::Relaxed);
+    let from_env = || {
+        std::env::var("CANDLE_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+    };
+    let n = match threads {
+        Some(n) => n.max(1),
+        None if chosen > 0 => chosen,
+        None => from_env().unwrap_or(1),
+    };
+    std::env::set_var("CANDLE_NUM_THREADS", "1");
     std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build_global();
+    if chosen == 0 {
+        CHOSEN.store(n, Ordering::Relaxed);
+    }
     n
 }
 

@@ -95,9 +95,16 @@ fn bench_train(a: TrainArgs) -> Result<ExitCode> {
         let ids = Tensor::from_vec(ids, shape, &device)?;
         let targets = Tensor::from_vec(targets, shape, &device)?;
         let weights = Tensor::ones(shape, candle_core::DType::F32, &device)?;
+        let t0 = Instant::now();
         let loss = model.loss_sum(&ids, &targets, &weights)?;
-        opt.accumulate(&loss.backward()?)?;
+        let t1 = Instant::now();
+        let g = loss.backward()?;
+        let t2 = Instant::now();
+        opt.accumulate(&g)?;
+        let t3 = Instant::now();
         opt.step(1e-4, 1.0 / n as f64, 1.0)?;
+        let t4 = Instant::now();
+        if std::env::var("TIMING").is_ok() { eprintln!("fwd {:?} bwd {:?} acc {:?} step {:?}", t1-t0, t2-t1, t3-t2, t4-t3); }
         Ok(())
     };
     for _ in 0..a.warmup {

@@ -6,7 +6,9 @@
 //! `quantized_llama` and llama.cpp apply to the `llama` architecture, so export needs no q/k
 //! permutation.
 
+use super::attention::{attention, Heads};
 use super::config::ModelConfig;
+use super::fused::{linear, swiglu};
 use super::lora::{adapter_shapes, LoraConfig};
 use super::ops::{causal_softmax, frozen_matmul, rms_norm, weighted_cross_entropy, RopeTables};
 use crate::rng::Rng;
@@ -46,6 +48,17 @@ struct Block {
     w_down: Linear,
 }
 
+/// How the forward pass (and so its backward pass) is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernels {
+    /// The fused CPU ops of [`super::fused`] and [`super::attention`]: one op per linear
+    /// layer (q, k and v as one), attention and SwiGLU. The default for full training on CPU.
+    Fused,
+    /// candle's basic ops (matmul, transposes, silu, …) around the small fused ops of
+    /// [`super::ops`]: any device, and LoRA (whose frozen products skip weight gradients).
+    Composed,
+}
+
 /// The model: weights (shared with a [`VarMap`]) and RoPE tables.
 pub struct Llama {
     /// The hyper-parameters.
@@ -56,6 +69,7 @@ pub struct Llama {
     output: Option<Tensor>,
     rope: RopeTables,
     frozen: bool,
+    kernels: Kernels,
 }
 
 /// Every tensor name and shape of a model with `config`, in a fixed order.
@@ -224,8 +238,27 @@ impl Llama {
             blocks,
             rope,
             frozen: adapters.is_some(),
+            kernels: if adapters.is_none() && device.is_cpu() {
+                Kernels::Fused
+            } else {
+                Kernels::Composed
+            },
             config,
         })
+    }
+
+    /// The same model computed with `kernels` (fused kernels apply only to full training on
+    /// CPU; elsewhere the model stays composed).
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        if kernels == Kernels::Composed || (!self.frozen && self.embed.device().is_cpu()) {
+            self.kernels = kernels;
+        }
+        self
+    }
+
+    /// The kernels in use.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
     /// Logits at every position: `ids (batch, seq)` u32 → `(batch, seq, vocab)` f32.
@@ -249,7 +282,9 @@ impl Llama {
 
     fn project(&self, h: &Tensor) -> Result<Tensor> {
         let w = self.output.as_ref().unwrap_or(&self.embed);
-        if self.frozen {
+        if self.kernels == Kernels::Fused {
+            Ok(linear(h, w)?)
+        } else if self.frozen {
             Ok(frozen_matmul(h, w)?)
         } else {
             Ok(h.matmul(&w.t()?)?)
@@ -271,11 +306,36 @@ impl Llama {
             .index_select(&ids.flatten_all()?, 0)?
             .reshape((b, t, c.dim))?;
         for block in &self.blocks {
-            x = self.block(block, &x)?;
+            x = match self.kernels {
+                Kernels::Fused => self.fused_block(block, &x)?,
+                Kernels::Composed => self.block(block, &x)?,
+            };
         }
         Ok(rms_norm(&x, &self.norm, c.norm_eps)?)
     }
 
+    /// A block with the fused ops: `x + attention(norm(x))`, then `+ swiglu(norm(·))`.
+    fn fused_block(&self, w: &Block, x: &Tensor) -> Result<Tensor> {
+        let c = &self.config;
+        let (b, t, d) = x.dims3()?;
+        let heads = Heads {
+            batch: b,
+            seq: t,
+            heads: c.n_heads,
+            kv_heads: c.n_kv_heads,
+            head_dim: c.head_dim(),
+        };
+        let h = rms_norm(x, &w.attn_norm, c.norm_eps)?.reshape((b * t, d))?;
+        let wqkv = Tensor::cat(&[&w.wq.w, &w.wk.w, &w.wv.w], 0)?;
+        let y = attention(&linear(&h, &wqkv)?, heads, &self.rope)?;
+        let x = (x + linear(&y, &w.wo.w)?.reshape((b, t, d))?)?;
+        let h = rms_norm(&x, &w.ffn_norm, c.norm_eps)?.reshape((b * t, d))?;
+        let gate_up = linear(&h, &Tensor::cat(&[&w.w_gate.w, &w.w_up.w], 0)?)?;
+        let y = linear(&swiglu(&gate_up)?, &w.w_down.w)?.reshape((b, t, d))?;
+        Ok((x + y)?)
+    }
+
+    /// A block composed of candle ops.
     fn block(&self, w: &Block, x: &Tensor) -> Result<Tensor> {
         let c = &self.config;
         let (b, t, d) = x.dims3()?;

@@ -5,10 +5,14 @@
 //! - [`llama`]: the model: weights in a candle `VarMap`, named as in GGUF files;
 //! - [`lora`]: low-rank adapters on a frozen base, merged at export.
 
+pub mod attention;
 pub mod config;
+pub mod fastmath;
+pub mod fused;
 pub mod llama;
 pub mod lora;
 pub mod ops;
+pub mod sgemm;
 
 pub use config::{ModelConfig, PRESETS};
 pub use llama::Llama;

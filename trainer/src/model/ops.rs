@@ -10,10 +10,13 @@ use candle_core::backend::BackendStorage;
 use candle_core::{
     bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D,
 };
+use super::fastmath::{self, exp_into, exp_into_sum, simd_fn};
+use super::fused::ROWS_PER_TASK;
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// The contiguous `f32` data of a CPU storage.
-fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+pub(crate) fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
     let data = match s {
         CpuStorage::F32(v) => v,
         _ => bail!("{op}: expected f32 data, got {:?}", s.dtype()),
@@ -79,6 +82,32 @@ impl RopeTables {
         })
     }
 
+    /// Half the head width: the number of rotated pairs.
+    pub fn half(&self) -> usize {
+        self.half
+    }
+
+    /// The number of positions the tables cover.
+    pub fn positions(&self) -> usize {
+        self.cos_data.len() / self.half.max(1)
+    }
+
+    /// Writes `src` (one head, `head_dim` wide) rotated for position `pos` into `dst`; by the
+    /// opposite angle when `inverse` (the rotation's transpose, its backward pass).
+    #[inline(always)]
+    pub fn rotate(&self, src: &[f32], dst: &mut [f32], pos: usize, inverse: bool) {
+        let half = self.half;
+        let cos = &self.cos_data[pos * half..(pos + 1) * half];
+        let sin = &self.sin_data[pos * half..(pos + 1) * half];
+        let sign = if inverse { -1.0 } else { 1.0 };
+        let pairs = dst.chunks_exact_mut(2).zip(src.chunks_exact(2));
+        for ((d, x), (&c, &s)) in pairs.zip(cos.iter().zip(sin)) {
+            let s = sign * s;
+            d[0] = x[0] * c - x[1] * s;
+            d[1] = x[0] * s + x[1] * c;
+        }
+    }
+
     /// Applies the rotation to `x` of shape `(batch, heads, seq, head_dim)`.
     pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
         let (_, _, t, hd) = x.dims4()?;
@@ -115,19 +144,9 @@ impl CustomOp1 for Rope {
         let x = f32s(s, l, self.name())?;
         let dims = l.dims();
         let (t, hd) = (dims[2], dims[3]);
-        let half = self.tables.half;
-        let sign = if self.inverse { -1.0 } else { 1.0 };
         let mut out = vec![0f32; x.len()];
         for (row, (xr, yr)) in x.chunks_exact(hd).zip(out.chunks_exact_mut(hd)).enumerate() {
-            let pos = row % t;
-            let cos = &self.tables.cos_data[pos * half..(pos + 1) * half];
-            let sin = &self.tables.sin_data[pos * half..(pos + 1) * half];
-            for i in 0..half {
-                let (x0, x1) = (xr[2 * i], xr[2 * i + 1]);
-                let (c, s) = (cos[i], sign * sin[i]);
-                yr[2 * i] = x0 * c - x1 * s;
-                yr[2 * i + 1] = x0 * s + x1 * c;
-            }
+            self.tables.rotate(xr, yr, row % t, self.inverse);
         }
         Ok((CpuStorage::F32(out), l.shape().clone()))
     }
@@ -235,12 +254,16 @@ impl CustomOp2 for RmsNorm {
             );
         }
         let mut out = vec![0f32; x.len()];
-        for (xr, yr) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-            let r = inv_rms(xr, self.eps);
-            for ((y, &xv), &wv) in yr.iter_mut().zip(xr).zip(w) {
-                *y = xv * r * wv;
-            }
-        }
+        out.par_chunks_mut(d * ROWS_PER_TASK)
+            .zip(x.par_chunks(d * ROWS_PER_TASK))
+            .for_each(|(out, x)| {
+                for (xr, yr) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+                    let r = inv_rms(xr, self.eps);
+                    for ((y, &xv), &wv) in yr.iter_mut().zip(xr).zip(w) {
+                        *y = xv * r * wv;
+                    }
+                }
+            });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
@@ -281,18 +304,24 @@ impl CustomOp3 for RmsNormBwdX {
         let g = f32s(s3, l3, self.name())?;
         let d = w.len();
         let mut out = vec![0f32; x.len()];
-        for ((xr, gr), dr) in x
-            .chunks_exact(d)
-            .zip(g.chunks_exact(d))
-            .zip(out.chunks_exact_mut(d))
-        {
-            let r = inv_rms(xr, self.eps);
-            let dot: f32 = xr.iter().zip(gr).zip(w).map(|((x, g), w)| x * g * w).sum();
-            let k = r * r * r * dot / d as f32;
-            for j in 0..d {
-                dr[j] = r * w[j] * gr[j] - xr[j] * k;
+        let tasks = out
+            .par_chunks_mut(d * ROWS_PER_TASK)
+            .zip(x.par_chunks(d * ROWS_PER_TASK))
+            .zip(g.par_chunks(d * ROWS_PER_TASK));
+        tasks.for_each(|((out, x), g)| {
+            for ((xr, gr), dr) in x
+                .chunks_exact(d)
+                .zip(g.chunks_exact(d))
+                .zip(out.chunks_exact_mut(d))
+            {
+                let r = inv_rms(xr, self.eps);
+                let dot: f32 = xr.iter().zip(gr).zip(w).map(|((x, g), w)| x * g * w).sum();
+                let k = r * r * r * dot / d as f32;
+                for j in 0..d {
+                    dr[j] = r * w[j] * gr[j] - xr[j] * k;
+                }
             }
-        }
+        });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
@@ -316,12 +345,28 @@ impl CustomOp2 for RmsNormBwdW {
         let x = f32s(s1, l1, self.name())?;
         let g = f32s(s2, l2, self.name())?;
         let d = *l1.dims().last().unwrap_or(&1);
+        // One partial sum per thread, added in a fixed order: the result depends on the
+        // thread count only, not on scheduling.
+        let rows = x.len() / d.max(1);
+        let parts = rayon::current_num_threads().clamp(1, rows.max(1));
+        let partials: Vec<Vec<f32>> = (0..parts)
+            .into_par_iter()
+            .map(|p| {
+                let (lo, hi) = (rows * p / parts, rows * (p + 1) / parts);
+                let mut acc = vec![0f32; d];
+                for i in lo..hi {
+                    let (xr, gr) = (&x[i * d..(i + 1) * d], &g[i * d..(i + 1) * d]);
+                    let r = inv_rms(xr, self.eps);
+                    for j in 0..d {
+                        acc[j] += gr[j] * xr[j] * r;
+                    }
+                }
+                acc
+            })
+            .collect();
         let mut out = vec![0f32; d];
-        for (xr, gr) in x.chunks_exact(d).zip(g.chunks_exact(d)) {
-            let r = inv_rms(xr, self.eps);
-            for j in 0..d {
-                out[j] += gr[j] * xr[j] * r;
-            }
+        for part in partials {
+            out.iter_mut().zip(part).for_each(|(o, p)| *o += p);
         }
         Ok((CpuStorage::F32(out), Shape::from(d)))
     }
@@ -371,12 +416,8 @@ impl CustomOp1 for CausalSoftmax {
         let mut out = vec![0f32; x.len()];
         for (row, (xr, yr)) in x.chunks_exact(t).zip(out.chunks_exact_mut(t)).enumerate() {
             let n = row % t + 1;
-            let max = xr[..n].iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) * self.scale;
-            let mut sum = 0f32;
-            for (y, &v) in yr[..n].iter_mut().zip(&xr[..n]) {
-                *y = (v * self.scale - max).exp();
-                sum += *y;
-            }
+            let max = fastmath::max(&xr[..n]) * self.scale;
+            let sum = exp_into_sum(&xr[..n], &mut yr[..n], self.scale, max);
             let inv = 1.0 / sum;
             yr[..n].iter_mut().for_each(|y| *y *= inv);
         }
@@ -442,7 +483,10 @@ pub fn weighted_cross_entropy(
         logits.contiguous()?.apply_op3(
             &targets.contiguous()?,
             &weights.contiguous()?,
-            CrossEntropy { vocab: v },
+            CrossEntropy {
+                vocab: v,
+                gradient: Default::default(),
+            },
         )
     } else {
         let max = logits.max_keepdim(D::Minus1)?.detach();
@@ -453,8 +497,51 @@ pub fn weighted_cross_entropy(
     }
 }
 
+/// The weighted losses of the rows of `z (n, v)` and their gradient
+/// `w[i] · (softmax(z[i]) − onehot(t[i]))`.
+fn cross_entropy_rows(z: &[f32], t: &[u32], w: &[f32], v: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+    let out_of_vocabulary = t.iter().zip(w).find(|&(&t, &w)| w != 0.0 && t as usize >= v);
+    if let Some((bad, _)) = out_of_vocabulary {
+        bail!("cross-entropy: target {bad} outside the vocabulary of {v}");
+    }
+    let mut out = vec![0f32; t.len()];
+    let mut gradient = vec![0f32; z.len()];
+    gradient
+        .par_chunks_mut(v * ROWS_PER_TASK)
+        .zip(z.par_chunks(v * ROWS_PER_TASK))
+        .zip(out.par_chunks_mut(ROWS_PER_TASK))
+        .enumerate()
+        .for_each(|(task, ((dz, z), out))| {
+            let rows = dz.chunks_exact_mut(v).zip(z.chunks_exact(v));
+            for (j, ((dr, zr), o)) in rows.zip(out.iter_mut()).enumerate() {
+                let i = task * ROWS_PER_TASK + j;
+                if w[i] != 0.0 {
+                    *o = cross_entropy_row(zr, dr, t[i] as usize, w[i]);
+                }
+            }
+        });
+    Ok((out, gradient))
+}
+
+simd_fn! {
+    /// The loss `w · (logsumexp(z) − z[target])` of one row, with its gradient
+    /// `w · (softmax(z) − onehot(target))` written to `dz`.
+    fn cross_entropy_row(z: &[f32], dz: &mut [f32], target: usize, w: f32) -> f32 {
+        let max = fastmath::max(z);
+        let sum = exp_into(z, dz, 1.0, max);
+        let k = w / sum;
+        dz.iter_mut().for_each(|d| *d *= k);
+        dz[target] -= w;
+        w * (sum.ln() + max - z[target])
+    }
+}
+
+/// The forward pass also writes `weights[i] · (softmax(logits[i]) − onehot(targets[i]))`, the
+/// loss's gradient for an upstream gradient of one, which the backward pass then only scales:
+/// the exponentials are computed once.
 struct CrossEntropy {
     vocab: usize,
+    gradient: std::sync::Mutex<Vec<f32>>,
 }
 
 impl CustomOp3 for CrossEntropy {
@@ -474,20 +561,8 @@ impl CustomOp3 for CrossEntropy {
         let z = f32s(s1, l1, self.name())?;
         let t = u32s(s2, l2, self.name())?;
         let w = f32s(s3, l3, self.name())?;
-        let v = self.vocab;
-        let mut out = vec![0f32; t.len()];
-        for (i, zr) in z.chunks_exact(v).enumerate() {
-            if w[i] == 0.0 {
-                continue;
-            }
-            let target = t[i] as usize;
-            if target >= v {
-                bail!("cross-entropy: target {target} outside the vocabulary of {v}");
-            }
-            let max = zr.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let sum: f32 = zr.iter().map(|&x| (x - max).exp()).sum();
-            out[i] = w[i] * (sum.ln() + max - zr[target]);
-        }
+        let (out, gradient) = cross_entropy_rows(z, t, w, self.vocab)?;
+        *self.gradient.lock().expect("cross-entropy lock") = gradient;
         Ok((CpuStorage::F32(out), Shape::from(t.len())))
     }
 
@@ -499,60 +574,43 @@ impl CustomOp3 for CrossEntropy {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let scaled = (weights * grad)?.contiguous()?;
-        let dz =
-            logits.apply_op3_no_bwd(targets, &scaled, &CrossEntropyBwd { vocab: self.vocab })?;
-        Ok((Some(dz), None, None))
-    }
-}
-
-struct CrossEntropyBwd {
-    vocab: usize,
-}
-
-impl CustomOp3 for CrossEntropyBwd {
-    fn name(&self) -> &'static str {
-        "cross-entropy-bwd"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let z = f32s(s1, l1, self.name())?;
-        let t = u32s(s2, l2, self.name())?;
-        let g = f32s(s3, l3, self.name())?;
         let v = self.vocab;
-        let mut out = vec![0f32; z.len()];
-        for (i, (zr, dr)) in z.chunks_exact(v).zip(out.chunks_exact_mut(v)).enumerate() {
-            if g[i] == 0.0 {
-                continue;
-            }
-            let max = zr.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let mut sum = 0f32;
-            for (d, &x) in dr.iter_mut().zip(zr) {
-                *d = (x - max).exp();
-                sum += *d;
-            }
-            let k = g[i] / sum;
-            dr.iter_mut().for_each(|d| *d *= k);
-            dr[t[i] as usize] -= g[i];
+        let mut dz = std::mem::take(&mut *self.gradient.lock().expect("cross-entropy lock"));
+        if dz.len() != logits.elem_count() {
+            // A second backward pass over the same graph: compute the gradient again.
+            let (t, w) = (targets.contiguous()?, weights.contiguous()?);
+            let (z, t, w) = (
+                logits.flatten_all()?.to_vec1::<f32>()?,
+                t.flatten_all()?.to_vec1::<u32>()?,
+                w.flatten_all()?.to_vec1::<f32>()?,
+            );
+            dz = cross_entropy_rows(&z, &t, &w, v)?.1;
         }
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        let g: Vec<f32> = grad.flatten_all()?.to_vec1()?;
+        dz.par_chunks_mut(v * ROWS_PER_TASK)
+            .zip(g.par_chunks(ROWS_PER_TASK))
+            .for_each(|(dz, g)| {
+                for (dr, &g) in dz.chunks_exact_mut(v).zip(g) {
+                    if g != 1.0 {
+                        dr.iter_mut().for_each(|d| *d *= g);
+                    }
+                }
+            });
+        Ok((
+            Some(Tensor::from_vec(dz, logits.shape(), logits.device())?),
+            None,
+            None,
+        ))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use candle_core::{Device, Var};
 
-    fn randn(shape: &[usize], seed: u64) -> Tensor {
+    /// A tensor of standard normal values drawn from `seed`.
+    pub(crate) fn randn(shape: &[usize], seed: u64) -> Tensor {
         let mut rng = crate::rng::Rng::new(seed);
         let n: usize = shape.iter().product();
         let v: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
@@ -573,7 +631,7 @@ mod tests {
     }
 
     /// Forward and gradient of a fused op against candle's composition of basic ops.
-    fn check(
+    pub(crate) fn check(
         fused: impl Fn(&Tensor) -> Result<Tensor>,
         reference: impl Fn(&Tensor) -> Result<Tensor>,
         shape: &[usize],
