@@ -13,7 +13,7 @@
 //!   models; [`model_files`]: a GGUF and its tokenizer, read once for many runtime copies;
 //! - [`endpoint`]: the client of OpenAI-compatible completion servers (drafts from a URL);
 //! - [`threads`]: CPU thread settings; [`rng`]: deterministic random numbers;
-//! - [`fsutil`]: atomic file writes.
+//! - [`fsutil`]: atomic file writes; [`malloc`]: the allocator's settings for training.
 
 pub mod checkpoint;
 pub mod data;
@@ -24,6 +24,7 @@ pub mod export;
 pub mod fsutil;
 pub mod gguf_import;
 pub mod hf;
+pub mod malloc;
 pub mod metrics;
 pub mod model;
 pub mod model_files;

@@ -55,6 +55,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    eerd_trainer::malloc::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(args),

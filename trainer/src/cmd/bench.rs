@@ -57,6 +57,18 @@ struct TrainArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Also print the median time of each phase of a step (the JSON always has them).
+    #[arg(long)]
+    phases: bool,
+}
+
+/// The median of `xs` (0 when empty).
+fn median(xs: &mut [f64]) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
 }
 
 /// Runs `eerd bench`.
@@ -88,34 +100,43 @@ fn bench_train(a: TrainArgs) -> Result<ExitCode> {
     let mut opt = AdamW::new(adapters.as_ref().unwrap_or(&varmap), AdamWConfig::default());
     let mut rng = Rng::new(7);
     let n = a.batch_size * a.seq_len;
-    let mut step = || -> Result<()> {
+    // Seconds of each phase of every step: forward + loss, backward, gradient accumulation,
+    // optimizer update.
+    let mut phases: [Vec<f64>; 4] = Default::default();
+    let mut step = |phases: &mut [Vec<f64>; 4]| -> Result<()> {
         let ids: Vec<u32> = (0..n).map(|_| rng.below(a.vocab) as u32).collect();
         let targets: Vec<u32> = (0..n).map(|_| rng.below(a.vocab) as u32).collect();
         let shape = (a.batch_size, a.seq_len);
         let ids = Tensor::from_vec(ids, shape, &device)?;
         let targets = Tensor::from_vec(targets, shape, &device)?;
         let weights = Tensor::ones(shape, candle_core::DType::F32, &device)?;
-        let t0 = Instant::now();
+        let mut clock = Instant::now();
+        let mut lap = |phase: usize| {
+            let now = Instant::now();
+            phases[phase].push((now - clock).as_secs_f64());
+            clock = now;
+        };
         let loss = model.loss_sum(&ids, &targets, &weights)?;
-        let t1 = Instant::now();
-        let g = loss.backward()?;
-        let t2 = Instant::now();
-        opt.accumulate(&g)?;
-        let t3 = Instant::now();
+        lap(0);
+        let grads = loss.backward()?;
+        lap(1);
+        opt.accumulate(&grads)?;
+        lap(2);
         opt.step(1e-4, 1.0 / n as f64, 1.0)?;
-        let t4 = Instant::now();
-        if std::env::var("TIMING").is_ok() { eprintln!("fwd {:?} bwd {:?} acc {:?} step {:?}", t1-t0, t2-t1, t3-t2, t4-t3); }
+        lap(3);
         Ok(())
     };
     for _ in 0..a.warmup {
-        step()?;
+        step(&mut phases)?;
     }
+    phases.iter_mut().for_each(Vec::clear);
     let started = Instant::now();
     for _ in 0..a.steps {
-        step()?;
+        step(&mut phases)?;
     }
     let secs = started.elapsed().as_secs_f64();
     let tps = (a.steps * n) as f64 / secs;
+    let medians: Vec<f64> = phases.iter_mut().map(|p| median(p)).collect();
     if a.json {
         println!(
             "{}",
@@ -130,6 +151,13 @@ fn bench_train(a: TrainArgs) -> Result<ExitCode> {
                 "steps": a.steps,
                 "seconds": secs,
                 "tokens_per_s": tps,
+                "kernels": format!("{:?}", model.kernels()).to_lowercase(),
+                "phase_median_s": {
+                    "forward": medians[0],
+                    "backward": medians[1],
+                    "accumulate": medians[2],
+                    "update": medians[3],
+                },
             })
         );
     } else {
@@ -143,6 +171,12 @@ fn bench_train(a: TrainArgs) -> Result<ExitCode> {
             tps,
             secs / a.steps as f64
         );
+        if a.phases {
+            let names = ["forward + loss", "backward", "accumulate", "AdamW update"];
+            for (name, m) in names.iter().zip(&medians) {
+                println!("  {name:<15} {:>9.1} ms (median)", m * 1e3);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

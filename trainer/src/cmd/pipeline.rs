@@ -21,7 +21,7 @@ pub struct Args {
     /// change invalidates (changing `[dpo]` reruns dpo and eval) instead of refusing.
     #[arg(long)]
     rerun_changed: bool,
-    /// CPU threads per model (default: `CANDLE_NUM_THREADS`, else 1).
+    /// CPU threads of the training stages (default: `CANDLE_NUM_THREADS`, else every core).
     #[arg(long)]
     threads: Option<usize>,
     /// No progress output.
@@ -31,7 +31,7 @@ pub struct Args {
 
 /// Runs `eerd pipeline`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    eerd_trainer::threads::configure(args.threads);
+    eerd_trainer::threads::configure_for_training(args.threads);
     let config = match &args.config {
         Some(path) => PipelineConfig::load(path)?,
         None => PipelineConfig::default(),

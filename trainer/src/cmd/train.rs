@@ -110,7 +110,7 @@ struct SftArgs {
     /// Stop after this many steps (saving a checkpoint), to continue later with --resume.
     #[arg(long)]
     stop_after: Option<u64>,
-    /// CPU threads (default: `CANDLE_NUM_THREADS`, else 1; 1 is fastest on 2 cores).
+    /// CPU threads (default: `CANDLE_NUM_THREADS`, else every core).
     #[arg(long)]
     threads: Option<usize>,
     /// Device: cpu, or cuda / cuda:N with the `cuda` feature.
@@ -173,7 +173,7 @@ fn report_load(path: &Path, stats: &LoadStats, seq_len: usize) {
 }
 
 fn run_sft(a: SftArgs) -> Result<ExitCode> {
-    eerd_trainer::threads::configure(a.threads);
+    eerd_trainer::threads::configure_for_training(a.threads);
     let device = eerd_trainer::threads::device(&a.device)?;
     let resume_dir = if a.resume {
         Some(
@@ -373,7 +373,7 @@ struct DpoArgs {
     /// Stop after this many steps (saving a checkpoint), to continue later with --resume.
     #[arg(long)]
     stop_after: Option<u64>,
-    /// CPU threads (default: `CANDLE_NUM_THREADS`, else 1; 1 is fastest on 2 cores).
+    /// CPU threads (default: `CANDLE_NUM_THREADS`, else every core).
     #[arg(long)]
     threads: Option<usize>,
     /// Device: cpu, or cuda / cuda:N with the `cuda` feature.
@@ -433,7 +433,7 @@ fn report_pairs(path: &Path, stats: &PairLoadStats, seq_len: usize) {
 }
 
 fn run_dpo(a: DpoArgs) -> Result<ExitCode> {
-    eerd_trainer::threads::configure(a.threads);
+    eerd_trainer::threads::configure_for_training(a.threads);
     let device = eerd_trainer::threads::device(&a.device)?;
     let (model_from, config, seq_len) = if a.resume {
         let dir = checkpoint::latest(&a.out)?

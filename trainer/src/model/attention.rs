@@ -53,7 +53,7 @@ pub fn attention(qkv: &Tensor, heads: Heads, rope: &RopeTables) -> Result<Tensor
             qkv.dims()
         );
     }
-    if heads.kv_heads == 0 || heads.heads % heads.kv_heads != 0 {
+    if heads.kv_heads == 0 || !heads.heads.is_multiple_of(heads.kv_heads) {
         bail!(
             "attention: {} heads do not share {} key/value heads evenly",
             heads.heads,
@@ -87,7 +87,14 @@ impl Attention {
         let (t, hd) = (self.heads.seq, self.heads.head_dim);
         let mut out = vec![0f32; t * hd];
         let rope = rotate.then_some((&self.rope, false));
-        copy_rows(&m[b * t * width + col * hd..], width, &mut out, hd, (t, hd), rope);
+        copy_rows(
+            &m[b * t * width + col * hd..],
+            width,
+            &mut out,
+            hd,
+            (t, hd),
+            rope,
+        );
         out
     }
 
@@ -188,7 +195,10 @@ impl CustomOp1 for Attention {
                 unsafe { self.scatter(&o, &dst, out_width, b, head, false) };
             }
         });
-        Ok((CpuStorage::F32(out), Shape::from((h.batch * h.seq, out_width))))
+        Ok((
+            CpuStorage::F32(out),
+            Shape::from((h.batch * h.seq, out_width)),
+        ))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
@@ -374,7 +384,9 @@ mod tests {
         };
         let (k, v) = (expand(k)?, expand(v)?);
         let p = causal_softmax(&q.matmul(&k.t()?)?, 1.0 / (hd as f32).sqrt())?;
-        p.matmul(&v)?.transpose(1, 2)?.reshape((b * t, h.heads * hd))
+        p.matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b * t, h.heads * hd))
     }
 
     #[test]

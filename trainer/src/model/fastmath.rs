@@ -28,7 +28,9 @@ pub fn exp(x: f32) -> f32 {
     p = p * r + 0.5;
     let er = p * r * r + r + 1.0;
     // The low bits of `shifted` hold k; move them into the exponent field.
-    let scale = f32::from_bits((shifted.to_bits().wrapping_sub(ROUNDER.to_bits()) as i32 + 127).wrapping_shl(23) as u32);
+    let scale = f32::from_bits(
+        (shifted.to_bits().wrapping_sub(ROUNDER.to_bits()) as i32 + 127).wrapping_shl(23) as u32,
+    );
     er * scale
 }
 
@@ -78,7 +80,9 @@ pub fn max(xs: &[f32]) -> f32 {
         }
     }
     let rest = chunks.remainder().iter().copied();
-    acc.into_iter().chain(rest).fold(f32::NEG_INFINITY, f32::max)
+    acc.into_iter()
+        .chain(rest)
+        .fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// `dst[i] = e^(src[i] · scale − shift)`; returns the sum of `dst`.

@@ -125,7 +125,7 @@ impl CustomOp1 for SwiGlu {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let gu = f32s(s, l, self.name())?;
         let two_f = *l.dims().last().unwrap_or(&0);
-        if two_f % 2 != 0 {
+        if !two_f.is_multiple_of(2) {
             bail!("swiglu: last dimension {two_f} is odd");
         }
         let f = two_f / 2;

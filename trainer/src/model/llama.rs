@@ -450,6 +450,54 @@ mod tests {
             .unwrap()
     }
 
+    /// The largest absolute difference between `a` and `b`, relative to `a`'s largest value.
+    fn relative_difference(a: &Tensor, b: &Tensor) -> f32 {
+        let scalar = |t: Tensor| t.flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>();
+        let diff = scalar((a - b).unwrap().abs().unwrap()).unwrap();
+        diff / scalar(a.abs().unwrap()).unwrap().max(1e-12)
+    }
+
+    #[test]
+    fn fused_kernels_give_the_composed_losses_and_gradients() {
+        let device = Device::Cpu;
+        // 70 tokens: two attention blocks of queries; grouped key/value heads (tiny: 4 / 2).
+        let (b, t) = (2, 70);
+        for tie in [false, true] {
+            let mut config = tiny(tie);
+            config.max_seq_len = 80;
+            let varmap = init_varmap(&config, 3, &device).unwrap();
+            let fused = Llama::new(config.clone(), &varmap, &device).unwrap();
+            assert_eq!(fused.kernels(), Kernels::Fused);
+            let composed = Llama::new(config, &varmap, &device)
+                .unwrap()
+                .with_kernels(Kernels::Composed);
+            let mut rng = Rng::new(4);
+            let mut tokens =
+                |n: usize| -> Vec<u32> { (0..n).map(|_| rng.below(97) as u32).collect() };
+            let ids = Tensor::from_vec(tokens(b * t), (b, t), &device).unwrap();
+            let targets = Tensor::from_vec(tokens(b * t), (b, t), &device).unwrap();
+            let weights: Vec<f32> = (0..b * t).map(|i| (i % 3) as f32 * 0.5).collect();
+            let weights = Tensor::from_vec(weights, (b, t), &device).unwrap();
+            let run = |model: &Llama| {
+                let loss = model.loss_sum(&ids, &targets, &weights).unwrap();
+                (loss.to_scalar::<f32>().unwrap(), loss.backward().unwrap())
+            };
+            let ((loss_f, grads_f), (loss_c, grads_c)) = (run(&fused), run(&composed));
+            assert!(
+                (loss_f - loss_c).abs() < 1e-5 * loss_c.abs(),
+                "{loss_f} vs {loss_c}"
+            );
+            let logits_f = fused.forward(&ids).unwrap();
+            let logits_c = composed.forward(&ids).unwrap();
+            assert!(relative_difference(&logits_c, &logits_f) < 1e-5);
+            for (name, var) in varmap.data().lock().unwrap().iter() {
+                let (gf, gc) = (grads_f.get(var).unwrap(), grads_c.get(var).unwrap());
+                let d = relative_difference(gc, gf);
+                assert!(d < 1e-4, "gradient of {name} differs by {d}");
+            }
+        }
+    }
+
     #[test]
     fn lora_trains_only_adapters() {
         use crate::model::lora::{init_adapters, LoraConfig};

@@ -6,12 +6,12 @@
 //! `CustomOp`s run one loop forward and one loop backward. On a non-CPU device the public
 //! functions fall back to differentiable compositions of candle ops.
 
+use super::fastmath::{self, exp_into, exp_into_sum, simd_fn};
+use super::fused::ROWS_PER_TASK;
 use candle_core::backend::BackendStorage;
 use candle_core::{
     bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D,
 };
-use super::fastmath::{self, exp_into, exp_into_sum, simd_fn};
-use super::fused::ROWS_PER_TASK;
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -500,7 +500,10 @@ pub fn weighted_cross_entropy(
 /// The weighted losses of the rows of `z (n, v)` and their gradient
 /// `w[i] · (softmax(z[i]) − onehot(t[i]))`.
 fn cross_entropy_rows(z: &[f32], t: &[u32], w: &[f32], v: usize) -> Result<(Vec<f32>, Vec<f32>)> {
-    let out_of_vocabulary = t.iter().zip(w).find(|&(&t, &w)| w != 0.0 && t as usize >= v);
+    let out_of_vocabulary = t
+        .iter()
+        .zip(w)
+        .find(|&(&t, &w)| w != 0.0 && t as usize >= v);
     if let Some((bad, _)) = out_of_vocabulary {
         bail!("cross-entropy: target {bad} outside the vocabulary of {v}");
     }

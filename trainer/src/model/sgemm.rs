@@ -101,7 +101,15 @@ pub fn product(m: usize, n: usize, k: usize, a: Operand, b: Operand) -> Vec<f32>
 
 /// # Safety
 /// `c` must be valid for `m × n` values and the operands must hold what the product reads.
-unsafe fn split(m: usize, n: usize, k: usize, a: Operand, b: Operand, c: *mut f32, accumulate: bool) {
+unsafe fn split(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Operand,
+    b: Operand,
+    c: *mut f32,
+    accumulate: bool,
+) {
     let threads = rayon::current_num_threads().max(1);
     let split_rows = m >= n;
     let span = if split_rows { m } else { n };
@@ -154,7 +162,10 @@ fn check_extent(m: usize, n: usize, k: usize, a: &Operand, b: &Operand, c: usize
         need(a, m, k) <= a.data.len() && need(b, k, n) <= b.data.len(),
         "sgemm: operands too short for {m}×{k} · {k}×{n}"
     );
-    assert!((m - 1) * ldc + n <= c, "sgemm: output too short for {m}×{n}");
+    assert!(
+        (m - 1) * ldc + n <= c,
+        "sgemm: output too short for {m}×{n}"
+    );
 }
 
 /// The product of rows `a_row..a_row + m` of `op(a)` and columns `b_col..b_col + n` of `op(b)`
@@ -276,7 +287,16 @@ mod tests {
         };
         let one = run(1);
         let mut serial = vec![0f32; m * n];
-        sgemm_serial(m, n, k, Operand::plain(&a, k), Operand::plain(&b, n), &mut serial, n, false);
+        sgemm_serial(
+            m,
+            n,
+            k,
+            Operand::plain(&a, k),
+            Operand::plain(&b, n),
+            &mut serial,
+            n,
+            false,
+        );
         assert_eq!(one, serial);
         let three = run(3);
         for (x, y) in one.iter().zip(&three) {
