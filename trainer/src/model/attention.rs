@@ -1,18 +1,19 @@
-//! Fused causal self-attention for training: RoPE, grouped-query heads, scaled causal softmax
-//! and the value mix in one CPU op, forward and backward.
+//! Fused causal self-attention for training: the q|k|v projection, RoPE, grouped-query heads,
+//! scaled causal softmax, the value mix and the output projection in one CPU op, forward and
+//! backward.
 //!
-//! The input is the fused `q|k|v` projection `(batch·seq, (heads + 2·kv_heads)·head_dim)`, read
-//! in place; the output is `(batch·seq, heads·head_dim)`, ready for the output projection. No
+//! Inside, the `q|k|v` rows `(batch·seq, (heads + 2·kv_heads)·head_dim)` are read in place and
+//! the attention writes `(batch·seq, heads·head_dim)` for the output projection. No
 //! transposed copies, no repeated key/value heads, no stored probabilities: the backward pass
 //! computes them again, block by block. Rows come in blocks of [`BLOCK`] queries and each block
 //! only multiplies the keys it can see, so the masked half of the scores is never computed.
 //! One parallel task per (sequence, key/value head) owns that head's rows of the gradient.
 
 use super::fastmath::{self, exp_in_place, simd_fn};
-use super::fused::with_f32;
-use super::ops::{f32s, RopeTables};
+use super::ops::RopeTables;
 use super::sgemm::{sgemm_serial, Operand};
-use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use super::sublayer::{sub_layer, Mixer};
+use candle_core::{bail, Result, Tensor, D};
 use rayon::prelude::*;
 
 /// Queries per block of the causal product.
@@ -43,14 +44,31 @@ impl Heads {
     }
 }
 
-/// Causal attention of the fused projection `qkv`, with `rope` applied to queries and keys.
-pub fn attention(qkv: &Tensor, heads: Heads, rope: &RopeTables) -> Result<Tensor> {
-    let rows = heads.batch * heads.seq;
-    if qkv.dims() != [rows, heads.qkv_width()] {
+/// The attention sub-layer `attention(h · wqkvᵀ) · woᵀ` of `h (batch, seq, dim)`, with
+/// `wqkv ((heads + 2·kv_heads)·head_dim, dim)` (the q, k and v weights stacked) and
+/// `wo (dim, heads·head_dim)`; RoPE from `rope`. Differentiable in all three; one op
+/// ([`super::sublayer`]).
+pub fn attention_block(
+    h: &Tensor,
+    wqkv: &Tensor,
+    wo: &Tensor,
+    heads: Heads,
+    rope: &RopeTables,
+) -> Result<Tensor> {
+    let dim = h.dim(D::Minus1)?;
+    if h.dims() != [heads.batch, heads.seq, dim]
+        || wqkv.dims() != [heads.qkv_width(), dim]
+        || wo.dims() != [dim, heads.out_width()]
+    {
         bail!(
-            "attention: expected q|k|v of shape ({rows}, {}), got {:?}",
+            "attention: expected h ({}, {}, d), wqkv ({}, d) and wo (d, {}), got {:?}, {:?}, {:?}",
+            heads.batch,
+            heads.seq,
             heads.qkv_width(),
-            qkv.dims()
+            heads.out_width(),
+            h.dims(),
+            wqkv.dims(),
+            wo.dims()
         );
     }
     if heads.kv_heads == 0 || !heads.heads.is_multiple_of(heads.kv_heads) {
@@ -63,12 +81,14 @@ pub fn attention(qkv: &Tensor, heads: Heads, rope: &RopeTables) -> Result<Tensor
     if rope.half() * 2 != heads.head_dim || rope.positions() < heads.seq {
         bail!("attention: RoPE tables do not fit {heads:?}");
     }
-    qkv.contiguous()?.apply_op1(Attention {
+    let attention = Attention {
         heads,
         rope: rope.clone(),
-    })
+    };
+    sub_layer(h, wqkv, wo, attention)
 }
 
+/// The attention between its projections: rows of `q|k|v` to rows of the heads' outputs.
 struct Attention {
     heads: Heads,
     rope: RopeTables,
@@ -159,13 +179,13 @@ impl Attention {
     }
 }
 
-impl CustomOp1 for Attention {
+impl Mixer for Attention {
     fn name(&self) -> &'static str {
         "attention"
     }
 
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let qkv = f32s(s, l, self.name())?;
+    /// The attention of the `q|k|v` rows: `(batch · seq, heads · head_dim)`.
+    fn forward(&self, qkv: &[f32]) -> Vec<f32> {
         let h = self.heads;
         let (hd, width, out_width) = (h.head_dim, h.qkv_width(), h.out_width());
         let rep = h.heads / h.kv_heads;
@@ -195,52 +215,39 @@ impl CustomOp1 for Attention {
                 unsafe { self.scatter(&o, &dst, out_width, b, head, false) };
             }
         });
-        Ok((
-            CpuStorage::F32(out),
-            Shape::from((h.batch * h.seq, out_width)),
-        ))
+        out
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let grad = grad.contiguous()?;
+    /// The gradient of the `q|k|v` rows from the gradient `dout` of the attention's output.
+    fn backward(&self, qkv: &[f32], dout: &[f32]) -> Vec<f32> {
         let h = self.heads;
         let (hd, width, out_width) = (h.head_dim, h.qkv_width(), h.out_width());
         let rep = h.heads / h.kv_heads;
-        let d = with_f32(&grad, self.name(), |dout| {
-            with_f32(arg, self.name(), |qkv| {
-                let mut d = vec![0f32; h.batch * h.seq * width];
-                let dst = Shared(d.as_mut_ptr());
-                self.tasks().for_each(|(b, g)| {
-                    let k = self.gather(qkv, width, b, h.heads + g, true);
-                    let v = self.gather(qkv, width, b, h.heads + h.kv_heads + g, false);
-                    let mut dk = vec![0f32; h.seq * hd];
-                    let mut dv = vec![0f32; h.seq * hd];
-                    for head in g * rep..(g + 1) * rep {
-                        let q = self.gather(qkv, width, b, head, true);
-                        let dout = self.gather(dout, out_width, b, head, false);
-                        let mut dq = vec![0f32; h.seq * hd];
-                        for (r0, r1) in self.blocks() {
-                            self.block_backward(
-                                (&q, &k, &v, &dout),
-                                (&mut dq, &mut dk, &mut dv),
-                                r0,
-                                r1,
-                            );
-                        }
-                        // SAFETY: `d` has `batch · seq` rows of `width`; these columns belong
-                        // to this task alone.
-                        unsafe { self.scatter(&dq, &dst, width, b, head, true) };
-                    }
-                    // SAFETY: as above, for this task's key and value heads.
-                    unsafe {
-                        self.scatter(&dk, &dst, width, b, h.heads + g, true);
-                        self.scatter(&dv, &dst, width, b, h.heads + h.kv_heads + g, false);
-                    }
-                });
-                d
-            })
-        })??;
-        Ok(Some(Tensor::from_vec(d, arg.shape(), arg.device())?))
+        let mut d = vec![0f32; h.batch * h.seq * width];
+        let dst = Shared(d.as_mut_ptr());
+        self.tasks().for_each(|(b, g)| {
+            let k = self.gather(qkv, width, b, h.heads + g, true);
+            let v = self.gather(qkv, width, b, h.heads + h.kv_heads + g, false);
+            let mut dk = vec![0f32; h.seq * hd];
+            let mut dv = vec![0f32; h.seq * hd];
+            for head in g * rep..(g + 1) * rep {
+                let q = self.gather(qkv, width, b, head, true);
+                let dout = self.gather(dout, out_width, b, head, false);
+                let mut dq = vec![0f32; h.seq * hd];
+                for (r0, r1) in self.blocks() {
+                    self.block_backward((&q, &k, &v, &dout), (&mut dq, &mut dk, &mut dv), r0, r1);
+                }
+                // SAFETY: `d` has `batch · seq` rows of `width`; these columns belong to this
+                // task alone.
+                unsafe { self.scatter(&dq, &dst, width, b, head, true) };
+            }
+            // SAFETY: as above, for this task's key and value heads.
+            unsafe {
+                self.scatter(&dk, &dst, width, b, h.heads + g, true);
+                self.scatter(&dv, &dst, width, b, h.heads + h.kv_heads + g, false);
+            }
+        });
+        d
     }
 }
 
@@ -361,12 +368,13 @@ simd_fn! {
 mod tests {
     use super::*;
     use crate::model::ops::causal_softmax;
-    use crate::model::ops::tests::check;
+    use crate::model::ops::tests::{check, randn};
     use candle_core::Device;
 
     /// The unfused composition: split, rotate, repeat the key/value heads, softmax, mix.
     fn reference(qkv: &Tensor, h: Heads, rope: &RopeTables) -> Result<Tensor> {
         let (b, t, hd) = (h.batch, h.seq, h.head_dim);
+        let qkv = qkv.reshape((b * t, h.qkv_width()))?;
         let part = |start: usize, n: usize| -> Result<Tensor> {
             qkv.narrow(1, start * hd, n * hd)?
                 .reshape((b, t, n, hd))?
@@ -384,9 +392,24 @@ mod tests {
         };
         let (k, v) = (expand(k)?, expand(v)?);
         let p = causal_softmax(&q.matmul(&k.t()?)?, 1.0 / (hd as f32).sqrt())?;
-        p.matmul(&v)?
-            .transpose(1, 2)?
-            .reshape((b * t, h.heads * hd))
+        p.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h.heads * hd))
+    }
+
+    /// The unfused sub-layer: projections by matmul around [`reference`].
+    fn reference_block(
+        x: &Tensor,
+        wqkv: &Tensor,
+        wo: &Tensor,
+        h: Heads,
+        rope: &RopeTables,
+    ) -> Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        let qkv = x
+            .reshape((b * t, d))?
+            .matmul(&wqkv.t()?)?
+            .reshape((b, t, h.qkv_width()))?;
+        let y = reference(&qkv, h, rope)?.reshape((b * t, h.out_width()))?;
+        y.matmul(&wo.t()?)?.reshape((b, t, d))
     }
 
     #[test]
@@ -400,11 +423,25 @@ mod tests {
                 kv_heads,
                 head_dim: 8,
             };
+            let dim = 12;
             let rope = RopeTables::new(8, 80, 10_000.0, &Device::Cpu).unwrap();
+            let x = randn(&[h.batch, h.seq, dim], 7);
+            let wqkv = (randn(&[h.qkv_width(), dim], 8) * 0.3).unwrap();
+            let wo = (randn(&[dim, h.out_width()], 9) * 0.3).unwrap();
             check(
-                |x| attention(x, h, &rope),
-                |x| reference(x, h, &rope),
-                &[h.batch * h.seq, h.qkv_width()],
+                |x| attention_block(x, &wqkv, &wo, h, &rope),
+                |x| reference_block(x, &wqkv, &wo, h, &rope),
+                x.dims(),
+            );
+            check(
+                |w| attention_block(&x, w, &wo, h, &rope),
+                |w| reference_block(&x, w, &wo, h, &rope),
+                wqkv.dims(),
+            );
+            check(
+                |w| attention_block(&x, &wqkv, w, h, &rope),
+                |w| reference_block(&x, &wqkv, w, h, &rope),
+                wo.dims(),
             );
         }
     }
@@ -419,8 +456,17 @@ mod tests {
             head_dim: 8,
         };
         let rope = RopeTables::new(8, 8, 10_000.0, &Device::Cpu).unwrap();
-        let x = Tensor::zeros((4, 10), candle_core::DType::F32, &Device::Cpu).unwrap();
-        let e = attention(&x, h, &rope).unwrap_err().to_string();
-        assert!(e.contains("expected q|k|v of shape (4, 48)"), "{e}");
+        let zeros =
+            |shape: &[usize]| Tensor::zeros(shape, candle_core::DType::F32, &Device::Cpu).unwrap();
+        let e = attention_block(
+            &zeros(&[1, 4, 6]),
+            &zeros(&[40, 6]),
+            &zeros(&[6, 16]),
+            h,
+            &rope,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("wqkv (48, d)"), "{e}");
     }
 }

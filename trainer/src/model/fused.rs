@@ -1,14 +1,16 @@
-//! Fused CPU training ops of the llama block, each one forward loop and one backward loop over
-//! plain buffers: the linear layer (one [`product`] forward, two backward) and SwiGLU.
+//! Fused CPU training ops of the llama block, each one forward pass and one backward pass over
+//! plain buffers: the linear layer (one [`product`] forward, two backward), the output
+//! projection with its cross-entropy, and the SwiGLU feed-forward sub-layer.
 //!
 //! They take the places of candle's matmul (whose backward transposes and copies), `silu` and
 //! the products that compose SwiGLU. CPU and f32 only: [`super::llama::Llama`] uses them on that
 //! device and its candle composition elsewhere.
 
 use super::fastmath::{exp, simd_fn};
-use super::ops::f32s;
+use super::ops::{cross_entropy_rows, f32s};
 use super::sgemm::{product, Operand};
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Storage, Tensor};
+use super::sublayer::{sub_layer, Mixer};
+use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
 /// Runs `f` on the contiguous f32 data of the CPU tensor `t`.
@@ -94,7 +96,7 @@ impl CustomOp2 for Linear {
 }
 
 /// The number of rows of an input whose last dimension must be `width`.
-fn rows_of(l: &Layout, width: usize, op: &str) -> Result<usize> {
+pub(crate) fn rows_of(l: &Layout, width: usize, op: &str) -> Result<usize> {
     match l.dims().last() {
         Some(&d) if d == width => Ok(l.shape().elem_count() / width),
         _ => bail!("{op}: input {:?} does not end in {width}", l.dims()),
@@ -102,58 +104,170 @@ fn rows_of(l: &Layout, width: usize, op: &str) -> Result<usize> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SwiGLU
+// Output projection and cross-entropy
 
-/// `silu(gate) · up` for `gate_up (…, 2f)` holding the gate in its first `f` columns and the
-/// up projection in the last `f`; returns `(…, f)`.
-pub fn swiglu(gate_up: &Tensor) -> Result<Tensor> {
-    gate_up.contiguous()?.apply_op1(SwiGlu)
+/// The weighted cross-entropy of the logits `h (n, d) · wᵀ` for `w (vocab, d)`:
+/// `weights[i] · (logsumexp(logits[i]) − logits[i, targets[i]])`, shape `(n)`; differentiable in
+/// `h` and `w`. The logits and their gradient stay inside the op (the largest buffers of a
+/// step, which candle's backward pass would otherwise zero and add once more).
+pub fn linear_cross_entropy(
+    h: &Tensor,
+    w: &Tensor,
+    targets: &Tensor,
+    weights: &Tensor,
+) -> Result<Tensor> {
+    let n = h.dim(0)?;
+    if h.rank() != 2 || targets.dims() != [n] || weights.dims() != [n] {
+        bail!("linear-cross-entropy: expected h (n, d), targets (n) and weights (n)");
+    }
+    let op = LinearCrossEntropy {
+        targets: targets.to_vec1()?,
+        weights: weights.to_vec1()?,
+        gradient: Default::default(),
+    };
+    h.contiguous()?.apply_op2(&w.contiguous()?, op)
 }
 
-struct SwiGlu;
+struct LinearCrossEntropy {
+    targets: Vec<u32>,
+    weights: Vec<f32>,
+    /// The logits' gradient for an upstream gradient of one, from the forward pass.
+    gradient: std::sync::Mutex<Vec<f32>>,
+}
+
+impl LinearCrossEntropy {
+    fn losses_and_gradient(&self, h: &[f32], w: &[f32], d: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let (n, vocab) = (h.len() / d, w.len() / d);
+        let logits = product(n, vocab, d, Operand::plain(h, d), Operand::transposed(w, d));
+        cross_entropy_rows(&logits, &self.targets, &self.weights, vocab)
+    }
+}
+
+impl CustomOp2 for LinearCrossEntropy {
+    fn name(&self) -> &'static str {
+        "linear-cross-entropy"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (h, w) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
+        let (_, d) = l2.shape().dims2()?;
+        rows_of(l1, d, self.name())?;
+        let (losses, gradient) = self.losses_and_gradient(h, w, d)?;
+        *self.gradient.lock().expect("linear-cross-entropy lock") = gradient;
+        Ok((CpuStorage::F32(losses), Shape::from(self.targets.len())))
+    }
+
+    fn bwd(
+        &self,
+        h: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (vocab, d) = w.dims2()?;
+        let n = self.targets.len();
+        let mut dz = std::mem::take(&mut *self.gradient.lock().expect("linear-cross-entropy lock"));
+        let g: Vec<f32> = grad.to_vec1()?;
+        let (dh, dw) = with_f32(h, self.name(), |hv| {
+            with_f32(w, self.name(), |wv| -> Result<(Vec<f32>, Vec<f32>)> {
+                if dz.len() != n * vocab {
+                    // A second backward pass over the same graph: compute the gradient again.
+                    dz = self.losses_and_gradient(hv, wv, d)?.1;
+                }
+                dz.par_chunks_mut(vocab * ROWS_PER_TASK)
+                    .zip(g.par_chunks(ROWS_PER_TASK))
+                    .for_each(|(dz, g)| {
+                        for (row, &g) in dz.chunks_exact_mut(vocab).zip(g) {
+                            if g != 1.0 {
+                                row.iter_mut().for_each(|v| *v *= g);
+                            }
+                        }
+                    });
+                let dh = product(
+                    n,
+                    d,
+                    vocab,
+                    Operand::plain(&dz, vocab),
+                    Operand::plain(wv, d),
+                );
+                let dw = product(
+                    vocab,
+                    d,
+                    n,
+                    Operand::transposed(&dz, vocab),
+                    Operand::plain(hv, d),
+                );
+                Ok((dh, dw))
+            })
+        })???;
+        Ok((
+            Some(Tensor::from_vec(dh, h.shape(), h.device())?),
+            Some(Tensor::from_vec(dw, w.shape(), w.device())?),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SwiGLU feed-forward sub-layer
+
+/// The feed-forward sub-layer `swiglu(h · wguᵀ) · wdownᵀ` of `h (…, dim)`, with
+/// `wgu (2f, dim)` (the gate weights stacked over the up weights) and `wdown (dim, f)`, where
+/// `swiglu(gate|up) = silu(gate) · up`. Differentiable in all three; one op
+/// ([`super::sublayer`]).
+pub fn feed_forward(h: &Tensor, wgu: &Tensor, wdown: &Tensor) -> Result<Tensor> {
+    let dim = h.dim(candle_core::D::Minus1)?;
+    let (two_f, d1) = wgu.dims2()?;
+    let (d2, f) = wdown.dims2()?;
+    if d1 != dim || d2 != dim || two_f != 2 * f {
+        bail!(
+            "feed-forward: expected wgu (2f, {dim}) and wdown ({dim}, f), got {:?} and {:?}",
+            wgu.dims(),
+            wdown.dims()
+        );
+    }
+    sub_layer(h, wgu, wdown, SwiGlu { f })
+}
+
+/// SwiGLU between the feed-forward projections: rows of `gate|up` (`2f` wide) to rows of
+/// `silu(gate) · up` (`f` wide).
+struct SwiGlu {
+    f: usize,
+}
+
+impl Mixer for SwiGlu {
+    fn name(&self) -> &'static str {
+        "feed-forward"
+    }
+
+    fn forward(&self, gate_up: &[f32]) -> Vec<f32> {
+        let f = self.f;
+        let mut out = vec![0f32; gate_up.len() / 2];
+        out.par_chunks_mut(f * ROWS_PER_TASK)
+            .zip(gate_up.par_chunks(2 * f * ROWS_PER_TASK))
+            .for_each(|(o, gu)| swiglu_rows(gu, o, f));
+        out
+    }
+
+    fn backward(&self, gate_up: &[f32], dout: &[f32]) -> Vec<f32> {
+        let f = self.f;
+        let mut d = vec![0f32; gate_up.len()];
+        d.par_chunks_mut(2 * f * ROWS_PER_TASK)
+            .zip(gate_up.par_chunks(2 * f * ROWS_PER_TASK))
+            .zip(dout.par_chunks(f * ROWS_PER_TASK))
+            .for_each(|((d, gu), g)| swiglu_backward_rows(gu, g, d, f));
+        d
+    }
+}
 
 #[inline(always)]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
-}
-
-impl CustomOp1 for SwiGlu {
-    fn name(&self) -> &'static str {
-        "swiglu"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let gu = f32s(s, l, self.name())?;
-        let two_f = *l.dims().last().unwrap_or(&0);
-        if !two_f.is_multiple_of(2) {
-            bail!("swiglu: last dimension {two_f} is odd");
-        }
-        let f = two_f / 2;
-        let mut out = vec![0f32; gu.len() / 2];
-        out.par_chunks_mut(f * ROWS_PER_TASK)
-            .zip(gu.par_chunks(two_f * ROWS_PER_TASK))
-            .for_each(|(o, gu)| swiglu_rows(gu, o, f));
-        let mut dims = l.dims().to_vec();
-        *dims.last_mut().expect("checked above") = f;
-        Ok((CpuStorage::F32(out), Shape::from(dims)))
-    }
-
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let grad = grad.contiguous()?;
-        let two_f = *arg.dims().last().unwrap_or(&0);
-        let f = two_f / 2;
-        let d = with_f32(&grad, self.name(), |g| {
-            with_f32(arg, self.name(), |gu| {
-                let mut d = vec![0f32; gu.len()];
-                d.par_chunks_mut(two_f * ROWS_PER_TASK)
-                    .zip(gu.par_chunks(two_f * ROWS_PER_TASK))
-                    .zip(g.par_chunks(f * ROWS_PER_TASK))
-                    .for_each(|((d, gu), g)| swiglu_backward_rows(gu, g, d, f));
-                d
-            })
-        })??;
-        Ok(Some(Tensor::from_vec(d, arg.shape(), arg.device())?))
-    }
 }
 
 simd_fn! {
@@ -200,16 +314,53 @@ mod tests {
     }
 
     #[test]
-    fn swiglu_matches_silu_times_up() {
+    fn linear_cross_entropy_matches_the_two_ops() {
+        use crate::model::ops::weighted_cross_entropy;
+        let targets = Tensor::new(&[1u32, 0, 6, 2, 9], &Device::Cpu).unwrap();
+        let weights = Tensor::new(&[1f32, 0.0, 0.5, 2.0, 1.0], &Device::Cpu).unwrap();
+        let w = crate::model::ops::tests::randn(&[10, 4], 9);
         check(
-            swiglu,
-            |gu| {
-                let f = gu.dim(D::Minus1)? / 2;
-                gu.narrow(D::Minus1, 0, f)?.silu()? * gu.narrow(D::Minus1, f, f)?
-            },
-            &[2, 3, 10],
+            |h| linear_cross_entropy(h, &w, &targets, &weights),
+            |h| weighted_cross_entropy(&h.matmul(&w.t()?)?, &targets, &weights),
+            &[5, 4],
         );
-        let odd = Tensor::zeros((2, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
-        assert!(swiglu(&odd).unwrap_err().to_string().contains("odd"));
+        let h = crate::model::ops::tests::randn(&[5, 4], 8);
+        check(
+            |w| linear_cross_entropy(&h, w, &targets, &weights),
+            |w| weighted_cross_entropy(&h.matmul(&w.t()?)?, &targets, &weights),
+            &[10, 4],
+        );
+    }
+
+    #[test]
+    fn feed_forward_matches_silu_times_up() {
+        use crate::model::ops::tests::randn;
+        let reference = |x: &Tensor, wgu: &Tensor, wdown: &Tensor| -> Result<Tensor> {
+            let (b, t, d) = x.dims3()?;
+            let gu = x.reshape((b * t, d))?.matmul(&wgu.t()?)?;
+            let f = gu.dim(D::Minus1)? / 2;
+            let act = (gu.narrow(D::Minus1, 0, f)?.silu()? * gu.narrow(D::Minus1, f, f)?)?;
+            act.matmul(&wdown.t()?)?.reshape((b, t, d))
+        };
+        let (x, wgu, wdown) = (randn(&[2, 3, 4], 7), randn(&[10, 4], 8), randn(&[4, 5], 9));
+        check(
+            |x| feed_forward(x, &wgu, &wdown),
+            |x| reference(x, &wgu, &wdown),
+            x.dims(),
+        );
+        check(
+            |w| feed_forward(&x, w, &wdown),
+            |w| reference(&x, w, &wdown),
+            wgu.dims(),
+        );
+        check(
+            |w| feed_forward(&x, &wgu, w),
+            |w| reference(&x, &wgu, w),
+            wdown.dims(),
+        );
+        let e = feed_forward(&x, &randn(&[9, 4], 1), &wdown)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected wgu (2f, 4)"), "{e}");
     }
 }

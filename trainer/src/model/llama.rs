@@ -6,9 +6,9 @@
 //! `quantized_llama` and llama.cpp apply to the `llama` architecture, so export needs no q/k
 //! permutation.
 
-use super::attention::{attention, Heads};
+use super::attention::{attention_block, Heads};
 use super::config::ModelConfig;
-use super::fused::{linear, swiglu};
+use super::fused::{feed_forward, linear, linear_cross_entropy};
 use super::lora::{adapter_shapes, LoraConfig};
 use super::ops::{causal_softmax, frozen_matmul, rms_norm, weighted_cross_entropy, RopeTables};
 use crate::rng::Rng;
@@ -51,8 +51,9 @@ struct Block {
 /// How the forward pass (and so its backward pass) is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernels {
-    /// The fused CPU ops of [`super::fused`] and [`super::attention`]: one op per linear
-    /// layer (q, k and v as one), attention and SwiGLU. The default for full training on CPU.
+    /// The fused CPU ops of [`super::fused`] and [`super::attention`]: one op for each
+    /// sub-layer (attention with its projections; the SwiGLU feed-forward) and one for the
+    /// output projection with the loss. The default for full training on CPU.
     Fused,
     /// candle's basic ops (matmul, transposes, silu, …) around the small fused ops of
     /// [`super::ops`]: any device, and LoRA (whose frozen products skip weight gradients).
@@ -274,9 +275,14 @@ impl Llama {
     pub fn loss_sum(&self, ids: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let h = self.hidden(ids)?.reshape((b * t, self.config.dim))?;
-        let logits = self.project(&h)?;
-        let per_token =
-            weighted_cross_entropy(&logits, &targets.reshape(b * t)?, &weights.reshape(b * t)?)?;
+        let (targets, weights) = (targets.reshape(b * t)?, weights.reshape(b * t)?);
+        let per_token = match self.kernels {
+            Kernels::Fused => {
+                let w = self.output.as_ref().unwrap_or(&self.embed);
+                linear_cross_entropy(&h, w, &targets, &weights)?
+            }
+            Kernels::Composed => weighted_cross_entropy(&self.project(&h)?, &targets, &weights)?,
+        };
         Ok(per_token.sum_all()?)
     }
 
@@ -317,7 +323,7 @@ impl Llama {
     /// A block with the fused ops: `x + attention(norm(x))`, then `+ swiglu(norm(·))`.
     fn fused_block(&self, w: &Block, x: &Tensor) -> Result<Tensor> {
         let c = &self.config;
-        let (b, t, d) = x.dims3()?;
+        let (b, t, _) = x.dims3()?;
         let heads = Heads {
             batch: b,
             seq: t,
@@ -325,14 +331,14 @@ impl Llama {
             kv_heads: c.n_kv_heads,
             head_dim: c.head_dim(),
         };
-        let h = rms_norm(x, &w.attn_norm, c.norm_eps)?.reshape((b * t, d))?;
+        // No reshapes: every node of the graph costs a zeroed buffer and an add in candle's
+        // backward pass, and these ops take `(batch, seq, ·)` as they are.
+        let h = rms_norm(x, &w.attn_norm, c.norm_eps)?;
         let wqkv = Tensor::cat(&[&w.wq.w, &w.wk.w, &w.wv.w], 0)?;
-        let y = attention(&linear(&h, &wqkv)?, heads, &self.rope)?;
-        let x = (x + linear(&y, &w.wo.w)?.reshape((b, t, d))?)?;
-        let h = rms_norm(&x, &w.ffn_norm, c.norm_eps)?.reshape((b * t, d))?;
-        let gate_up = linear(&h, &Tensor::cat(&[&w.w_gate.w, &w.w_up.w], 0)?)?;
-        let y = linear(&swiglu(&gate_up)?, &w.w_down.w)?.reshape((b, t, d))?;
-        Ok((x + y)?)
+        let x = (x + attention_block(&h, &wqkv, &w.wo.w, heads, &self.rope)?)?;
+        let h = rms_norm(&x, &w.ffn_norm, c.norm_eps)?;
+        let wgu = Tensor::cat(&[&w.w_gate.w, &w.w_up.w], 0)?;
+        Ok((&x + feed_forward(&h, &wgu, &w.w_down.w)?)?)
     }
 
     /// A block composed of candle ops.

@@ -3,8 +3,10 @@
 //!
 //! candle's fast versions of these (`rope_i`, `rms_norm`, `softmax_last_dim`) have no backward
 //! pass, and its differentiable versions are compositions of many small tensor ops. These
-//! `CustomOp`s run one loop forward and one loop backward. On a non-CPU device the public
-//! functions fall back to differentiable compositions of candle ops.
+//! `CustomOp`s run one loop forward and one loop backward, over rows split across rayon's pool
+//! ([`ROWS_PER_TASK`] rows a task); the exponentials are `fastmath`'s. The cross-entropy keeps
+//! its gradient from the forward pass. On a non-CPU device the public functions fall back to
+//! differentiable compositions of candle ops.
 
 use super::fastmath::{self, exp_into, exp_into_sum, simd_fn};
 use super::fused::ROWS_PER_TASK;
@@ -499,7 +501,12 @@ pub fn weighted_cross_entropy(
 
 /// The weighted losses of the rows of `z (n, v)` and their gradient
 /// `w[i] · (softmax(z[i]) − onehot(t[i]))`.
-fn cross_entropy_rows(z: &[f32], t: &[u32], w: &[f32], v: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+pub(crate) fn cross_entropy_rows(
+    z: &[f32],
+    t: &[u32],
+    w: &[f32],
+    v: usize,
+) -> Result<(Vec<f32>, Vec<f32>)> {
     let out_of_vocabulary = t
         .iter()
         .zip(w)
