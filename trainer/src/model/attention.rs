@@ -12,8 +12,8 @@
 use super::fastmath::{self, exp_in_place, simd_fn};
 use super::ops::RopeTables;
 use super::sgemm::{sgemm_serial, Operand};
-use super::sublayer::{sub_layer, Mixer};
-use candle_core::{bail, Result, Tensor, D};
+use super::sublayer::Mixer;
+use candle_core::{bail, Result};
 use rayon::prelude::*;
 
 /// Queries per block of the causal product.
@@ -44,33 +44,11 @@ impl Heads {
     }
 }
 
-/// The attention sub-layer `attention(h · wqkvᵀ) · woᵀ` of `h (batch, seq, dim)`, with
-/// `wqkv ((heads + 2·kv_heads)·head_dim, dim)` (the q, k and v weights stacked) and
-/// `wo (dim, heads·head_dim)`; RoPE from `rope`. Differentiable in all three; one op
-/// ([`super::sublayer`]).
-pub fn attention_block(
-    h: &Tensor,
-    wqkv: &Tensor,
-    wo: &Tensor,
-    heads: Heads,
-    rope: &RopeTables,
-) -> Result<Tensor> {
-    let dim = h.dim(D::Minus1)?;
-    if h.dims() != [heads.batch, heads.seq, dim]
-        || wqkv.dims() != [heads.qkv_width(), dim]
-        || wo.dims() != [dim, heads.out_width()]
-    {
-        bail!(
-            "attention: expected h ({}, {}, d), wqkv ({}, d) and wo (d, {}), got {:?}, {:?}, {:?}",
-            heads.batch,
-            heads.seq,
-            heads.qkv_width(),
-            heads.out_width(),
-            h.dims(),
-            wqkv.dims(),
-            wo.dims()
-        );
-    }
+/// The attention between the projections of a sub-layer
+/// ([`super::sublayer::residual_sub_layer`]): causal attention with RoPE from `rope` over
+/// inputs of shape `(heads.batch, heads.seq, ·)`, whose input projection stacks the q, k and v
+/// weights.
+pub fn attention_mixer(heads: Heads, rope: &RopeTables) -> Result<impl Mixer> {
     if heads.kv_heads == 0 || !heads.heads.is_multiple_of(heads.kv_heads) {
         bail!(
             "attention: {} heads do not share {} key/value heads evenly",
@@ -81,11 +59,10 @@ pub fn attention_block(
     if rope.half() * 2 != heads.head_dim || rope.positions() < heads.seq {
         bail!("attention: RoPE tables do not fit {heads:?}");
     }
-    let attention = Attention {
+    Ok(Attention {
         heads,
         rope: rope.clone(),
-    };
-    sub_layer(h, wqkv, wo, attention)
+    })
 }
 
 /// The attention between its projections: rows of `q|k|v` to rows of the heads' outputs.
@@ -182,6 +159,22 @@ impl Attention {
 impl Mixer for Attention {
     fn name(&self) -> &'static str {
         "attention"
+    }
+
+    fn widths(&self) -> (usize, usize) {
+        (self.heads.qkv_width(), self.heads.out_width())
+    }
+
+    fn check(&self, dims: &[usize]) -> Result<()> {
+        let h = self.heads;
+        if dims.len() != 3 || dims[..2] != [h.batch, h.seq] {
+            bail!(
+                "attention: expected an input of shape ({}, {}, d), got {dims:?}",
+                h.batch,
+                h.seq
+            );
+        }
+        Ok(())
     }
 
     /// The attention of the `q|k|v` rows: `(batch · seq, heads · head_dim)`.
@@ -369,7 +362,9 @@ mod tests {
     use super::*;
     use crate::model::ops::causal_softmax;
     use crate::model::ops::tests::{check, randn};
+    use crate::model::sublayer::residual_sub_layer;
     use candle_core::Device;
+    use candle_core::Tensor;
 
     /// The unfused composition: split, rotate, repeat the key/value heads, softmax, mix.
     fn reference(qkv: &Tensor, h: Heads, rope: &RopeTables) -> Result<Tensor> {
@@ -395,21 +390,31 @@ mod tests {
         p.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h.heads * hd))
     }
 
-    /// The unfused sub-layer: projections by matmul around [`reference`].
+    /// The unfused sub-layer: norm, projections by matmul around [`reference`], residual.
     fn reference_block(
         x: &Tensor,
-        wqkv: &Tensor,
-        wo: &Tensor,
+        (norm, wqkv, wo): (&Tensor, &Tensor, &Tensor),
         h: Heads,
         rope: &RopeTables,
     ) -> Result<Tensor> {
         let (b, t, d) = x.dims3()?;
-        let qkv = x
+        let normed = candle_nn::ops::rms_norm_slow(x, norm, 1e-5)?;
+        let qkv = normed
             .reshape((b * t, d))?
             .matmul(&wqkv.t()?)?
             .reshape((b, t, h.qkv_width()))?;
         let y = reference(&qkv, h, rope)?.reshape((b * t, h.out_width()))?;
-        y.matmul(&wo.t()?)?.reshape((b, t, d))
+        x + y.matmul(&wo.t()?)?.reshape((b, t, d))?
+    }
+
+    /// The fused sub-layer with the attention mixer.
+    fn fused_block(
+        x: &Tensor,
+        (norm, wqkv, wo): (&Tensor, &Tensor, &Tensor),
+        h: Heads,
+        rope: &RopeTables,
+    ) -> Result<Tensor> {
+        residual_sub_layer(x, norm, 1e-5, &[wqkv], wo, attention_mixer(h, rope)?)
     }
 
     #[test]
@@ -426,21 +431,30 @@ mod tests {
             let dim = 12;
             let rope = RopeTables::new(8, 80, 10_000.0, &Device::Cpu).unwrap();
             let x = randn(&[h.batch, h.seq, dim], 7);
+            let norm = randn(&[dim], 6).affine(0.2, 1.0).unwrap();
             let wqkv = (randn(&[h.qkv_width(), dim], 8) * 0.3).unwrap();
             let wo = (randn(&[dim, h.out_width()], 9) * 0.3).unwrap();
+            let same = |x: &Tensor, w: (&Tensor, &Tensor, &Tensor)| {
+                (fused_block(x, w, h, &rope), reference_block(x, w, h, &rope))
+            };
             check(
-                |x| attention_block(x, &wqkv, &wo, h, &rope),
-                |x| reference_block(x, &wqkv, &wo, h, &rope),
+                |x| same(x, (&norm, &wqkv, &wo)).0,
+                |x| same(x, (&norm, &wqkv, &wo)).1,
                 x.dims(),
             );
             check(
-                |w| attention_block(&x, w, &wo, h, &rope),
-                |w| reference_block(&x, w, &wo, h, &rope),
+                |n| same(&x, (n, &wqkv, &wo)).0,
+                |n| same(&x, (n, &wqkv, &wo)).1,
+                norm.dims(),
+            );
+            check(
+                |w| same(&x, (&norm, w, &wo)).0,
+                |w| same(&x, (&norm, w, &wo)).1,
                 wqkv.dims(),
             );
             check(
-                |w| attention_block(&x, &wqkv, w, h, &rope),
-                |w| reference_block(&x, &wqkv, w, h, &rope),
+                |w| same(&x, (&norm, &wqkv, w)).0,
+                |w| same(&x, (&norm, &wqkv, w)).1,
                 wo.dims(),
             );
         }
@@ -458,15 +472,29 @@ mod tests {
         let rope = RopeTables::new(8, 8, 10_000.0, &Device::Cpu).unwrap();
         let zeros =
             |shape: &[usize]| Tensor::zeros(shape, candle_core::DType::F32, &Device::Cpu).unwrap();
-        let e = attention_block(
-            &zeros(&[1, 4, 6]),
-            &zeros(&[40, 6]),
+        let (x, norm) = (zeros(&[1, 4, 6]), zeros(&[6]));
+        let mixer = || attention_mixer(h, &rope).unwrap();
+        let e = residual_sub_layer(
+            &x,
+            &norm,
+            1e-5,
+            &[&zeros(&[40, 6])],
             &zeros(&[6, 16]),
-            h,
-            &rope,
+            mixer(),
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("wqkv (48, d)"), "{e}");
+        assert!(e.contains("input weights (48 rows in all, 6)"), "{e}");
+        let e = residual_sub_layer(
+            &zeros(&[2, 2, 6]),
+            &norm,
+            1e-5,
+            &[&zeros(&[48, 6])],
+            &zeros(&[6, 16]),
+            mixer(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("expected an input of shape (1, 4, d)"), "{e}");
     }
 }

@@ -9,7 +9,7 @@
 use super::fastmath::{exp, simd_fn};
 use super::ops::{cross_entropy_rows, f32s};
 use super::sgemm::{product, Operand};
-use super::sublayer::{sub_layer, Mixer};
+use super::sublayer::Mixer;
 use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
@@ -216,22 +216,11 @@ impl CustomOp2 for LinearCrossEntropy {
 // ---------------------------------------------------------------------------------------------
 // The SwiGLU feed-forward sub-layer
 
-/// The feed-forward sub-layer `swiglu(h · wguᵀ) · wdownᵀ` of `h (…, dim)`, with
-/// `wgu (2f, dim)` (the gate weights stacked over the up weights) and `wdown (dim, f)`, where
-/// `swiglu(gate|up) = silu(gate) · up`. Differentiable in all three; one op
-/// ([`super::sublayer`]).
-pub fn feed_forward(h: &Tensor, wgu: &Tensor, wdown: &Tensor) -> Result<Tensor> {
-    let dim = h.dim(candle_core::D::Minus1)?;
-    let (two_f, d1) = wgu.dims2()?;
-    let (d2, f) = wdown.dims2()?;
-    if d1 != dim || d2 != dim || two_f != 2 * f {
-        bail!(
-            "feed-forward: expected wgu (2f, {dim}) and wdown ({dim}, f), got {:?} and {:?}",
-            wgu.dims(),
-            wdown.dims()
-        );
-    }
-    sub_layer(h, wgu, wdown, SwiGlu { f })
+/// SwiGLU between the projections of a feed-forward sub-layer
+/// ([`super::sublayer::residual_sub_layer`]) of hidden width `f`, whose input projection stacks
+/// the gate weights over the up weights.
+pub fn swiglu_mixer(f: usize) -> impl Mixer {
+    SwiGlu { f }
 }
 
 /// SwiGLU between the feed-forward projections: rows of `gate|up` (`2f` wide) to rows of
@@ -243,6 +232,10 @@ struct SwiGlu {
 impl Mixer for SwiGlu {
     fn name(&self) -> &'static str {
         "feed-forward"
+    }
+
+    fn widths(&self) -> (usize, usize) {
+        (2 * self.f, self.f)
     }
 
     fn forward(&self, gate_up: &[f32]) -> Vec<f32> {
@@ -333,34 +326,40 @@ mod tests {
     }
 
     #[test]
-    fn feed_forward_matches_silu_times_up() {
+    fn the_feed_forward_sub_layer_matches_silu_times_up() {
         use crate::model::ops::tests::randn;
-        let reference = |x: &Tensor, wgu: &Tensor, wdown: &Tensor| -> Result<Tensor> {
+        use crate::model::sublayer::residual_sub_layer;
+        let reference = |x: &Tensor, (norm, wgu, wdown): (&Tensor, &Tensor, &Tensor)| {
             let (b, t, d) = x.dims3()?;
-            let gu = x.reshape((b * t, d))?.matmul(&wgu.t()?)?;
+            let h = candle_nn::ops::rms_norm_slow(x, norm, 1e-5)?;
+            let gu = h.reshape((b * t, d))?.matmul(&wgu.t()?)?;
             let f = gu.dim(D::Minus1)? / 2;
             let act = (gu.narrow(D::Minus1, 0, f)?.silu()? * gu.narrow(D::Minus1, f, f)?)?;
-            act.matmul(&wdown.t()?)?.reshape((b, t, d))
+            x + act.matmul(&wdown.t()?)?.reshape((b, t, d))?
+        };
+        let fused = |x: &Tensor, (norm, wgu, wdown): (&Tensor, &Tensor, &Tensor)| {
+            // The gate and up weights as two stacked parts, as the model passes them.
+            let (gate, up) = (wgu.narrow(0, 0, 5)?, wgu.narrow(0, 5, 5)?);
+            residual_sub_layer(x, norm, 1e-5, &[&gate, &up], wdown, swiglu_mixer(5))
         };
         let (x, wgu, wdown) = (randn(&[2, 3, 4], 7), randn(&[10, 4], 8), randn(&[4, 5], 9));
+        let norm = randn(&[4], 6).affine(0.2, 1.0).unwrap();
+        let w = (&norm, &wgu, &wdown);
+        check(|x| fused(x, w), |x| reference(x, w), x.dims());
         check(
-            |x| feed_forward(x, &wgu, &wdown),
-            |x| reference(x, &wgu, &wdown),
-            x.dims(),
+            |n| fused(&x, (n, &wgu, &wdown)),
+            |n| reference(&x, (n, &wgu, &wdown)),
+            norm.dims(),
         );
         check(
-            |w| feed_forward(&x, w, &wdown),
-            |w| reference(&x, w, &wdown),
+            |g| fused(&x, (&norm, g, &wdown)),
+            |g| reference(&x, (&norm, g, &wdown)),
             wgu.dims(),
         );
         check(
-            |w| feed_forward(&x, &wgu, w),
-            |w| reference(&x, &wgu, w),
+            |d| fused(&x, (&norm, &wgu, d)),
+            |d| reference(&x, (&norm, &wgu, d)),
             wdown.dims(),
         );
-        let e = feed_forward(&x, &randn(&[9, 4], 1), &wdown)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("expected wgu (2f, 4)"), "{e}");
     }
 }

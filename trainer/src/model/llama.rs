@@ -6,11 +6,12 @@
 //! `quantized_llama` and llama.cpp apply to the `llama` architecture, so export needs no q/k
 //! permutation.
 
-use super::attention::{attention_block, Heads};
+use super::attention::{attention_mixer, Heads};
 use super::config::ModelConfig;
-use super::fused::{feed_forward, linear, linear_cross_entropy};
+use super::fused::{linear, linear_cross_entropy, swiglu_mixer};
 use super::lora::{adapter_shapes, LoraConfig};
 use super::ops::{causal_softmax, frozen_matmul, rms_norm, weighted_cross_entropy, RopeTables};
+use super::sublayer::residual_sub_layer;
 use crate::rng::Rng;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
@@ -51,9 +52,9 @@ struct Block {
 /// How the forward pass (and so its backward pass) is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernels {
-    /// The fused CPU ops of [`super::fused`] and [`super::attention`]: one op for each
-    /// sub-layer (attention with its projections; the SwiGLU feed-forward) and one for the
-    /// output projection with the loss. The default for full training on CPU.
+    /// The fused CPU ops: one op for each pre-norm residual sub-layer ([`super::sublayer`]:
+    /// norm, projections and the attention or SwiGLU mixer) and one for the output projection
+    /// with the loss ([`super::fused`]). The default for full training on CPU.
     Fused,
     /// candle's basic ops (matmul, transposes, silu, …) around the small fused ops of
     /// [`super::ops`]: any device, and LoRA (whose frozen products skip weight gradients).
@@ -320,7 +321,8 @@ impl Llama {
         Ok(rms_norm(&x, &self.norm, c.norm_eps)?)
     }
 
-    /// A block with the fused ops: `x + attention(norm(x))`, then `+ swiglu(norm(·))`.
+    /// A block with the fused ops: `x + attention(norm(x))`, then `+ swiglu(norm(·))`, each one
+    /// op.
     fn fused_block(&self, w: &Block, x: &Tensor) -> Result<Tensor> {
         let c = &self.config;
         let (b, t, _) = x.dims3()?;
@@ -331,14 +333,26 @@ impl Llama {
             kv_heads: c.n_kv_heads,
             head_dim: c.head_dim(),
         };
-        // No reshapes: every node of the graph costs a zeroed buffer and an add in candle's
-        // backward pass, and these ops take `(batch, seq, ·)` as they are.
-        let h = rms_norm(x, &w.attn_norm, c.norm_eps)?;
-        let wqkv = Tensor::cat(&[&w.wq.w, &w.wk.w, &w.wv.w], 0)?;
-        let x = (x + attention_block(&h, &wqkv, &w.wo.w, heads, &self.rope)?)?;
-        let h = rms_norm(&x, &w.ffn_norm, c.norm_eps)?;
-        let wgu = Tensor::cat(&[&w.w_gate.w, &w.w_up.w], 0)?;
-        Ok((&x + feed_forward(&h, &wgu, &w.w_down.w)?)?)
+        let attention = attention_mixer(heads, &self.rope)?;
+        let (wq, wk, wv) = (&w.wq.w, &w.wk.w, &w.wv.w);
+        let x = residual_sub_layer(
+            x,
+            &w.attn_norm,
+            c.norm_eps,
+            &[wq, wk, wv],
+            &w.wo.w,
+            attention,
+        )?;
+        let (gate, up) = (&w.w_gate.w, &w.w_up.w);
+        let ffn = swiglu_mixer(c.ffn_dim);
+        Ok(residual_sub_layer(
+            &x,
+            &w.ffn_norm,
+            c.norm_eps,
+            &[gate, up],
+            &w.w_down.w,
+            ffn,
+        )?)
     }
 
     /// A block composed of candle ops.

@@ -9,7 +9,7 @@
 //! differentiable compositions of candle ops.
 
 use super::fastmath::{self, exp_into, exp_into_sum, simd_fn};
-use super::fused::ROWS_PER_TASK;
+use super::fused::{with_f32, ROWS_PER_TASK};
 use candle_core::backend::BackendStorage;
 use candle_core::{
     bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D,
@@ -234,6 +234,74 @@ fn inv_rms(row: &[f32], eps: f32) -> f32 {
     1.0 / (ms + eps).sqrt()
 }
 
+/// `x / rms(x) · w` for each row of `x` (rows as wide as `w`).
+pub(crate) fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+    let d = w.len();
+    let mut out = vec![0f32; x.len()];
+    out.par_chunks_mut(d * ROWS_PER_TASK)
+        .zip(x.par_chunks(d * ROWS_PER_TASK))
+        .for_each(|(out, x)| {
+            for (xr, yr) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+                let r = inv_rms(xr, eps);
+                for ((y, &xv), &wv) in yr.iter_mut().zip(xr).zip(w) {
+                    *y = xv * r * wv;
+                }
+            }
+        });
+    out
+}
+
+/// Adds the gradient of the rows `x` of [`rms_norm_rows`] from the output gradient `g` to `dx`.
+pub(crate) fn rms_norm_backward_x(x: &[f32], w: &[f32], g: &[f32], eps: f32, dx: &mut [f32]) {
+    let d = w.len();
+    let tasks = dx
+        .par_chunks_mut(d * ROWS_PER_TASK)
+        .zip(x.par_chunks(d * ROWS_PER_TASK))
+        .zip(g.par_chunks(d * ROWS_PER_TASK));
+    tasks.for_each(|((out, x), g)| {
+        for ((xr, gr), dr) in x
+            .chunks_exact(d)
+            .zip(g.chunks_exact(d))
+            .zip(out.chunks_exact_mut(d))
+        {
+            let r = inv_rms(xr, eps);
+            let dot: f32 = xr.iter().zip(gr).zip(w).map(|((x, g), w)| x * g * w).sum();
+            let k = r * r * r * dot / d as f32;
+            for j in 0..d {
+                dr[j] += r * w[j] * gr[j] - xr[j] * k;
+            }
+        }
+    });
+}
+
+/// The gradient of the weight (`d` wide) of [`rms_norm_rows`] from the output gradient `g`.
+pub(crate) fn rms_norm_backward_w(x: &[f32], g: &[f32], d: usize, eps: f32) -> Vec<f32> {
+    // One partial sum per thread, added in a fixed order: the result depends on the thread
+    // count only, not on scheduling.
+    let rows = x.len() / d.max(1);
+    let parts = rayon::current_num_threads().clamp(1, rows.max(1));
+    let partials: Vec<Vec<f32>> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let (lo, hi) = (rows * p / parts, rows * (p + 1) / parts);
+            let mut acc = vec![0f32; d];
+            for i in lo..hi {
+                let (xr, gr) = (&x[i * d..(i + 1) * d], &g[i * d..(i + 1) * d]);
+                let r = inv_rms(xr, eps);
+                for j in 0..d {
+                    acc[j] += gr[j] * xr[j] * r;
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut out = vec![0f32; d];
+    for part in partials {
+        out.iter_mut().zip(part).for_each(|(o, p)| *o += p);
+    }
+    out
+}
+
 impl CustomOp2 for RmsNorm {
     fn name(&self) -> &'static str {
         "rms-norm"
@@ -255,17 +323,7 @@ impl CustomOp2 for RmsNorm {
                 l1.dims()
             );
         }
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(d * ROWS_PER_TASK)
-            .zip(x.par_chunks(d * ROWS_PER_TASK))
-            .for_each(|(out, x)| {
-                for (xr, yr) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-                    let r = inv_rms(xr, self.eps);
-                    for ((y, &xv), &wv) in yr.iter_mut().zip(xr).zip(w) {
-                        *y = xv * r * wv;
-                    }
-                }
-            });
+        let out = rms_norm_rows(x, w, self.eps);
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
@@ -277,100 +335,20 @@ impl CustomOp2 for RmsNorm {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
-        let dx = x.apply_op3_no_bwd(w, &grad, &RmsNormBwdX { eps: self.eps })?;
-        let dw = x.apply_op2_no_bwd(&grad, &RmsNormBwdW { eps: self.eps })?;
-        Ok((Some(dx), Some(dw)))
-    }
-}
-
-struct RmsNormBwdX {
-    eps: f32,
-}
-
-impl CustomOp3 for RmsNormBwdX {
-    fn name(&self) -> &'static str {
-        "rms-norm-bwd-x"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32s(s1, l1, self.name())?;
-        let w = f32s(s2, l2, self.name())?;
-        let g = f32s(s3, l3, self.name())?;
-        let d = w.len();
-        let mut out = vec![0f32; x.len()];
-        let tasks = out
-            .par_chunks_mut(d * ROWS_PER_TASK)
-            .zip(x.par_chunks(d * ROWS_PER_TASK))
-            .zip(g.par_chunks(d * ROWS_PER_TASK));
-        tasks.for_each(|((out, x), g)| {
-            for ((xr, gr), dr) in x
-                .chunks_exact(d)
-                .zip(g.chunks_exact(d))
-                .zip(out.chunks_exact_mut(d))
-            {
-                let r = inv_rms(xr, self.eps);
-                let dot: f32 = xr.iter().zip(gr).zip(w).map(|((x, g), w)| x * g * w).sum();
-                let k = r * r * r * dot / d as f32;
-                for j in 0..d {
-                    dr[j] = r * w[j] * gr[j] - xr[j] * k;
-                }
-            }
-        });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
-}
-
-struct RmsNormBwdW {
-    eps: f32,
-}
-
-impl CustomOp2 for RmsNormBwdW {
-    fn name(&self) -> &'static str {
-        "rms-norm-bwd-w"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32s(s1, l1, self.name())?;
-        let g = f32s(s2, l2, self.name())?;
-        let d = *l1.dims().last().unwrap_or(&1);
-        // One partial sum per thread, added in a fixed order: the result depends on the
-        // thread count only, not on scheduling.
-        let rows = x.len() / d.max(1);
-        let parts = rayon::current_num_threads().clamp(1, rows.max(1));
-        let partials: Vec<Vec<f32>> = (0..parts)
-            .into_par_iter()
-            .map(|p| {
-                let (lo, hi) = (rows * p / parts, rows * (p + 1) / parts);
-                let mut acc = vec![0f32; d];
-                for i in lo..hi {
-                    let (xr, gr) = (&x[i * d..(i + 1) * d], &g[i * d..(i + 1) * d]);
-                    let r = inv_rms(xr, self.eps);
-                    for j in 0..d {
-                        acc[j] += gr[j] * xr[j] * r;
-                    }
-                }
-                acc
+        let d = w.elem_count();
+        let (dx, dw) = with_f32(x, self.name(), |xv| {
+            with_f32(w, self.name(), |wv| {
+                with_f32(&grad, self.name(), |g| {
+                    let mut dx = vec![0f32; xv.len()];
+                    rms_norm_backward_x(xv, wv, g, self.eps, &mut dx);
+                    (dx, rms_norm_backward_w(xv, g, d, self.eps))
+                })
             })
-            .collect();
-        let mut out = vec![0f32; d];
-        for part in partials {
-            out.iter_mut().zip(part).for_each(|(o, p)| *o += p);
-        }
-        Ok((CpuStorage::F32(out), Shape::from(d)))
+        })???;
+        Ok((
+            Some(Tensor::from_vec(dx, x.shape(), x.device())?),
+            Some(Tensor::from_vec(dw, w.shape(), w.device())?),
+        ))
     }
 }
 

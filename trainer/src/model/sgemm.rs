@@ -1,7 +1,7 @@
 //! The one f32 matrix product of training: `C (m×n) = op(A) · op(B)` (`+ C` when
 //! accumulating), row-major, by the `gemm` crate (AVX-512 micro-kernels chosen at run time).
 //!
-//! [`product`] splits the product into one block of rows (or of columns, when `C`
+//! [`product`] and [`product_onto`] split the product into one block of rows (or of columns, when `C`
 //! is wide and short) per thread of the rayon pool; each block runs single-threaded, so the
 //! fused kernels that multiply inside their own parallel loops ([`sgemm_serial`]) never nest
 //! thread pools. The sum over `k` is the same whatever the split.
@@ -96,6 +96,24 @@ pub fn product(m: usize, n: usize, k: usize, a: Operand, b: Operand) -> Vec<f32>
         split(m, n, k, a, b, c.as_mut_ptr(), false);
         c.set_len(len);
     }
+    c
+}
+
+/// `c + a (m×k) · b (k×n)` for the `m × n` values of `c`, split over the rayon pool's threads.
+pub fn product_onto(
+    mut c: Vec<f32>,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Operand,
+    b: Operand,
+) -> Vec<f32> {
+    if m * n == 0 {
+        return c;
+    }
+    check_extent(m, n, k, &a, &b, c.len(), n);
+    // SAFETY: `c` holds the `m × n` values (checked).
+    unsafe { split(m, n, k, a, b, c.as_mut_ptr(), true) };
     c
 }
 
@@ -265,6 +283,10 @@ mod tests {
                 }
                 let mut acc = vec![1f32; m * n];
                 sgemm_serial(m, n, k, oa, ob, &mut acc, n, true);
+                let onto = product_onto(vec![1f32; m * n], m, n, k, oa, ob);
+                for (g, w) in onto.iter().zip(&acc) {
+                    assert!((g - w).abs() < 1e-4, "product_onto: {g} vs {w}");
+                }
                 for (g, w) in acc.iter().zip(&want) {
                     assert!((g - w - 1.0).abs() < 1e-4, "accumulate: {g} vs {w}+1");
                 }

@@ -1,58 +1,103 @@
-//! A sub-layer as one training op: `mix(h · w_inᵀ) · w_outᵀ`, an input projection, a mixer
-//! (attention, SwiGLU) and an output projection, forward and backward.
+//! A pre-norm residual sub-layer as one training op:
+//! `x + mix(rms_norm(x) · w_inᵀ) · w_outᵀ` — the RMS norm, an input projection, a mixer
+//! (attention, SwiGLU), an output projection and the residual add, forward and backward.
 //!
-//! Keeping the projections inside the op keeps their outputs out of candle's graph, whose
-//! backward pass zeroes a buffer and adds into it for every input of every node. The forward
-//! pass keeps the input projection and the mixer's output for the backward pass (a second
-//! backward pass over the same graph computes them again).
+//! candle's backward pass zeroes a buffer and adds into it for every input of every node of
+//! the graph; with the whole sub-layer in one node only the residual stream and the weights
+//! get such buffers. The forward pass keeps the normed rows, the input projection and the
+//! mixer's output for the backward pass (a second backward pass over the same graph computes
+//! them again).
 
 use super::fused::{rows_of, with_f32};
-use super::ops::f32s;
-use super::sgemm::{product, Operand};
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use super::ops::{f32s, rms_norm_backward_w, rms_norm_backward_x, rms_norm_rows};
+use super::sgemm::{product, product_onto, Operand};
+use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 use std::sync::Mutex;
 
 /// The part of a sub-layer between its projections, on rows of plain buffers.
 pub trait Mixer: Send + Sync + 'static {
     /// The op's name in errors.
     fn name(&self) -> &'static str;
+    /// The widths of the rows the mixer reads (the input projection's) and writes.
+    fn widths(&self) -> (usize, usize);
+    /// Checks the shape of the sub-layer's input (the mixer may need a `(batch, seq, ·)`).
+    fn check(&self, _dims: &[usize]) -> Result<()> {
+        Ok(())
+    }
     /// The mixer's output rows for the input projection's rows `x`.
     fn forward(&self, x: &[f32]) -> Vec<f32>;
     /// The gradient of `x` from the gradient `dout` of the mixer's output.
     fn backward(&self, x: &[f32], dout: &[f32]) -> Vec<f32>;
 }
 
-/// `mixer(h · w_inᵀ) · w_outᵀ` for `h (…, dim)`, `w_in (in_width, dim)` and
-/// `w_out (dim, mixed_width)`, where the mixer turns rows of `in_width` into rows of
-/// `mixed_width`. Differentiable in `h`, `w_in` and `w_out`. The caller checks the shapes.
-pub fn sub_layer<M: Mixer>(h: &Tensor, w_in: &Tensor, w_out: &Tensor, mixer: M) -> Result<Tensor> {
+/// `x + mixer(rms_norm(x; norm, eps) · w_inᵀ) · w_outᵀ` for `x (…, dim)`, `norm (dim)`, the
+/// input projection's weights `w_in` (stacked in order, each `(·, dim)`) and
+/// `w_out (dim, ·)`. Differentiable in `x`, `norm` and every weight.
+pub fn residual_sub_layer<M: Mixer>(
+    x: &Tensor,
+    norm: &Tensor,
+    eps: f32,
+    w_in: &[&Tensor],
+    w_out: &Tensor,
+    mixer: M,
+) -> Result<Tensor> {
+    let dim = x.dim(D::Minus1)?;
+    let (in_width, out_width) = mixer.widths();
+    let rows_in: usize = w_in.iter().map(|w| w.dim(0).unwrap_or(0)).sum();
+    let shapes_fit = norm.dims() == [dim]
+        && w_in
+            .iter()
+            .all(|w| w.rank() == 2 && w.dim(1).ok() == Some(dim))
+        && rows_in == in_width
+        && w_out.dims() == [dim, out_width];
+    if !shapes_fit {
+        let w_in: Vec<_> = w_in.iter().map(|w| w.dims().to_vec()).collect();
+        bail!(
+            "{}: expected norm ({dim}), input weights ({in_width} rows in all, {dim}) and output \
+             weight ({dim}, {out_width}), got {:?}, {w_in:?} and {:?}",
+            mixer.name(),
+            norm.dims(),
+            w_out.dims()
+        );
+    }
+    mixer.check(x.dims())?;
+    let mut packed: Vec<Tensor> = w_in.iter().map(|&w| w.clone()).collect();
+    packed.push(norm.unsqueeze(0)?);
     let op = SubLayer {
         mixer,
+        eps,
         saved: Mutex::new(None),
     };
-    h.contiguous()?
-        .apply_op3(&w_in.contiguous()?, &w_out.contiguous()?, op)
+    x.contiguous()?
+        .apply_op3(&Tensor::cat(&packed, 0)?, &w_out.contiguous()?, op)
 }
 
+/// The op; its second input is the input projection's weights with the norm's weight as one
+/// more row.
 struct SubLayer<M> {
     mixer: M,
-    /// The input projection and the mixer's output, from the forward pass.
-    saved: Mutex<Option<(Vec<f32>, Vec<f32>)>>,
+    eps: f32,
+    /// The normed rows, the input projection and the mixer's output, from the forward pass.
+    saved: Mutex<Option<Saved>>,
 }
 
+type Saved = (Vec<f32>, Vec<f32>, Vec<f32>);
+
 impl<M: Mixer> SubLayer<M> {
-    /// The input projection of `h` and the mixer's output.
-    fn inner(&self, h: &[f32], w_in: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
-        let (rows, in_width) = (h.len() / dim, w_in.len() / dim);
-        let x = product(
+    /// The normed rows of `x`, their input projection and the mixer's output.
+    fn inner(&self, x: &[f32], packed: &[f32], dim: usize) -> Saved {
+        let (w_in, norm) = packed.split_at(packed.len() - dim);
+        let (rows, in_width) = (x.len() / dim, w_in.len() / dim);
+        let h = rms_norm_rows(x, norm, self.eps);
+        let projected = product(
             rows,
             in_width,
             dim,
-            Operand::plain(h, dim),
+            Operand::plain(&h, dim),
             Operand::transposed(w_in, dim),
         );
-        let mixed = self.mixer.forward(&x);
-        (x, mixed)
+        let mixed = self.mixer.forward(&projected);
+        (h, projected, mixed)
     }
 }
 
@@ -70,44 +115,47 @@ impl<M: Mixer> CustomOp3 for SubLayer<M> {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (h, w_in, w_out) = (
+        let (x, packed, w_out) = (
             f32s(s1, l1, self.name())?,
             f32s(s2, l2, self.name())?,
             f32s(s3, l3, self.name())?,
         );
         let (dim, mixed_width) = l3.shape().dims2()?;
         let rows = rows_of(l1, dim, self.name())?;
-        let (x, mixed) = self.inner(h, w_in, dim);
-        let out = product(
+        let saved = self.inner(x, packed, dim);
+        let out = product_onto(
+            x.to_vec(),
             rows,
             dim,
             mixed_width,
-            Operand::plain(&mixed, mixed_width),
+            Operand::plain(&saved.2, mixed_width),
             Operand::transposed(w_out, mixed_width),
         );
-        *self.saved.lock().expect("sub-layer lock") = Some((x, mixed));
+        *self.saved.lock().expect("sub-layer lock") = Some(saved);
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
     fn bwd(
         &self,
-        h: &Tensor,
-        w_in: &Tensor,
+        x: &Tensor,
+        packed: &Tensor,
         w_out: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
         let (dim, mixed_width) = w_out.dims2()?;
-        let in_width = w_in.dim(0)?;
-        let rows = h.elem_count() / dim;
+        let in_width = packed.dim(0)? - 1;
+        let rows = x.elem_count() / dim;
         let saved = self.saved.lock().expect("sub-layer lock").take();
         let name = self.name();
-        let (dh, dw_in, dw_out) = with_f32(h, name, |hv| {
-            with_f32(w_in, name, |w_in| {
+        let (dx, dpacked, dw_out) = with_f32(x, name, |xv| {
+            with_f32(packed, name, |packed| {
                 with_f32(w_out, name, |w_out| {
                     with_f32(&grad, name, |g| {
-                        let (x, mixed) = saved.unwrap_or_else(|| self.inner(hv, w_in, dim));
+                        let (h, projected, mixed) =
+                            saved.unwrap_or_else(|| self.inner(xv, packed, dim));
+                        let (w_in, norm) = packed.split_at(in_width * dim);
                         let dmixed = product(
                             rows,
                             mixed_width,
@@ -122,29 +170,33 @@ impl<M: Mixer> CustomOp3 for SubLayer<M> {
                             Operand::transposed(g, dim),
                             Operand::plain(&mixed, mixed_width),
                         );
-                        let dx = self.mixer.backward(&x, &dmixed);
+                        let dprojected = self.mixer.backward(&projected, &dmixed);
                         let dh = product(
                             rows,
                             dim,
                             in_width,
-                            Operand::plain(&dx, in_width),
+                            Operand::plain(&dprojected, in_width),
                             Operand::plain(w_in, dim),
                         );
-                        let dw_in = product(
+                        let mut dpacked = product(
                             in_width,
                             dim,
                             rows,
-                            Operand::transposed(&dx, in_width),
-                            Operand::plain(hv, dim),
+                            Operand::transposed(&dprojected, in_width),
+                            Operand::plain(&h, dim),
                         );
-                        (dh, dw_in, dw_out)
+                        dpacked.extend(rms_norm_backward_w(xv, &dh, dim, self.eps));
+                        // The residual passes `g` on; the norm adds its part.
+                        let mut dx = g.to_vec();
+                        rms_norm_backward_x(xv, norm, &dh, self.eps, &mut dx);
+                        (dx, dpacked, dw_out)
                     })
                 })
             })
         })????;
         Ok((
-            Some(Tensor::from_vec(dh, h.shape(), h.device())?),
-            Some(Tensor::from_vec(dw_in, w_in.shape(), w_in.device())?),
+            Some(Tensor::from_vec(dx, x.shape(), x.device())?),
+            Some(Tensor::from_vec(dpacked, packed.shape(), packed.device())?),
             Some(Tensor::from_vec(dw_out, w_out.shape(), w_out.device())?),
         ))
     }
