@@ -1,6 +1,6 @@
-//! Fused CPU training ops of the llama block, each one forward pass and one backward pass over
-//! plain buffers: the linear layer (one [`product`] forward, two backward), the output
-//! projection with its cross-entropy, and the SwiGLU feed-forward sub-layer.
+//! Fused CPU training ops, each one forward pass and one backward pass over plain buffers: the
+//! linear layer (one [`product`] forward, two backward), the output projection with its
+//! cross-entropy, and SwiGLU, the mixer of the feed-forward sub-layer ([`super::sublayer`]).
 //!
 //! They take the places of candle's matmul (whose backward transposes and copies), `silu` and
 //! the products that compose SwiGLU. CPU and f32 only: [`super::llama::Llama`] uses them on that
