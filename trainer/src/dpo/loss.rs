@@ -22,7 +22,6 @@
 
 use super::data::Pair;
 use crate::data::{make_batch, Batch, Example};
-use crate::model::ops::weighted_cross_entropy;
 use crate::model::Llama;
 use anyhow::{bail, Result};
 use candle_core::backprop::GradStore;
@@ -195,14 +194,10 @@ pub fn sequence_logps(
 ) -> Result<(Tensor, Batch)> {
     let batch = make_batch(examples, pad);
     let (ids, targets, weights) = batch.tensors(device)?;
-    let logits = model.forward(&ids)?;
-    let (b, t, v) = logits.dims3()?;
-    let nll = weighted_cross_entropy(
-        &logits.reshape((b * t, v))?,
-        &targets.reshape(b * t)?,
-        &weights.reshape(b * t)?,
-    )?;
-    let logps = nll.reshape((b, t))?.sum(1)?.neg()?;
+    let logps = model
+        .token_losses(&ids, &targets, &weights)?
+        .sum(1)?
+        .neg()?;
     Ok((logps, batch))
 }
 

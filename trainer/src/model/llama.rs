@@ -274,6 +274,12 @@ impl Llama {
     /// The summed weighted cross-entropy of predicting `targets (batch, seq)` from
     /// `ids (batch, seq)`, each position weighted by `weights (batch, seq)` (0 masks it out).
     pub fn loss_sum(&self, ids: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<Tensor> {
+        Ok(self.token_losses(ids, targets, weights)?.sum_all()?)
+    }
+
+    /// The weighted cross-entropy of each position, `(batch, seq)`: `weights · −log p(target)`.
+    /// On the fused path the logits never enter candle's graph.
+    pub fn token_losses(&self, ids: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let h = self.hidden(ids)?.reshape((b * t, self.config.dim))?;
         let (targets, weights) = (targets.reshape(b * t)?, weights.reshape(b * t)?);
@@ -284,7 +290,7 @@ impl Llama {
             }
             Kernels::Composed => weighted_cross_entropy(&self.project(&h)?, &targets, &weights)?,
         };
-        Ok(per_token.sum_all()?)
+        Ok(per_token.reshape((b, t))?)
     }
 
     fn project(&self, h: &Tensor) -> Result<Tensor> {
