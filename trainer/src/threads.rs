@@ -4,7 +4,7 @@
 //! the runtime run on rayon's global pool; candle's matmul reads `RAYON_NUM_THREADS`. candle's
 //! own element-wise pool (sized by `CANDLE_NUM_THREADS`) is kept to the calling thread: its
 //! workers spin while they wait, on the cores that the rayon threads need (measured: a third
-//! thread spinning through 15 % of a two-thread training step's samples).
+//! thread spinning through 8 % of a two-thread training step's samples).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
