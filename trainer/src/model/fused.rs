@@ -7,19 +7,27 @@
 //! device and its candle composition elsewhere.
 
 use super::fastmath::{exp, simd_fn};
-use super::ops::{cross_entropy_rows, f32s};
+use super::ops::{cross_entropy_rows, f32s, scale_rows};
 use super::sgemm::{product, Operand};
 use super::sublayer::Mixer;
 use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
-/// Runs `f` on the contiguous f32 data of the CPU tensor `t`.
-pub(crate) fn with_f32<R>(t: &Tensor, op: &str, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(s) => Ok(f(f32s(s, layout, op)?)),
-        _ => bail!("{op}: expected a CPU tensor"),
+/// Runs `f` on the contiguous f32 data of the CPU tensors `tensors`, in order.
+pub(crate) fn with_f32s<const N: usize, R>(
+    tensors: [&Tensor; N],
+    op: &str,
+    f: impl FnOnce([&[f32]; N]) -> R,
+) -> Result<R> {
+    let guards = tensors.map(|t| t.storage_and_layout());
+    let mut data: [&[f32]; N] = [&[]; N];
+    for (slot, (storage, layout)) in data.iter_mut().zip(&guards) {
+        *slot = match &**storage {
+            Storage::Cpu(s) => f32s(s, layout, op)?,
+            _ => bail!("{op}: expected a CPU tensor"),
+        };
     }
+    Ok(f(data))
 }
 
 /// Rows handed to one parallel task by the element-wise loops.
@@ -73,21 +81,17 @@ impl CustomOp2 for Linear {
         let (out, inp) = w.dims2()?;
         let n = x.elem_count() / inp;
         let grad = grad.contiguous()?;
-        let (dx, dw) = with_f32(&grad, self.name(), |g| {
-            with_f32(w, self.name(), |wv| {
-                with_f32(x, self.name(), |xv| {
-                    let dx = product(n, inp, out, Operand::plain(g, out), Operand::plain(wv, inp));
-                    let dw = product(
-                        out,
-                        inp,
-                        n,
-                        Operand::transposed(g, out),
-                        Operand::plain(xv, inp),
-                    );
-                    (dx, dw)
-                })
-            })
-        })???;
+        let (dx, dw) = with_f32s([&grad, w, x], self.name(), |[g, wv, xv]| {
+            let dx = product(n, inp, out, Operand::plain(g, out), Operand::plain(wv, inp));
+            let dw = product(
+                out,
+                inp,
+                n,
+                Operand::transposed(g, out),
+                Operand::plain(xv, inp),
+            );
+            (dx, dw)
+        })?;
         Ok((
             Some(Tensor::from_vec(dx, x.shape(), x.device())?),
             Some(Tensor::from_vec(dw, (out, inp), w.device())?),
@@ -174,38 +178,28 @@ impl CustomOp2 for LinearCrossEntropy {
         let n = self.targets.len();
         let mut dz = std::mem::take(&mut *self.gradient.lock().expect("linear-cross-entropy lock"));
         let g: Vec<f32> = grad.to_vec1()?;
-        let (dh, dw) = with_f32(h, self.name(), |hv| {
-            with_f32(w, self.name(), |wv| -> Result<(Vec<f32>, Vec<f32>)> {
-                if dz.len() != n * vocab {
-                    // A second backward pass over the same graph: compute the gradient again.
-                    dz = self.losses_and_gradient(hv, wv, d)?.1;
-                }
-                dz.par_chunks_mut(vocab * ROWS_PER_TASK)
-                    .zip(g.par_chunks(ROWS_PER_TASK))
-                    .for_each(|(dz, g)| {
-                        for (row, &g) in dz.chunks_exact_mut(vocab).zip(g) {
-                            if g != 1.0 {
-                                row.iter_mut().for_each(|v| *v *= g);
-                            }
-                        }
-                    });
-                let dh = product(
-                    n,
-                    d,
-                    vocab,
-                    Operand::plain(&dz, vocab),
-                    Operand::plain(wv, d),
-                );
-                let dw = product(
-                    vocab,
-                    d,
-                    n,
-                    Operand::transposed(&dz, vocab),
-                    Operand::plain(hv, d),
-                );
-                Ok((dh, dw))
-            })
-        })???;
+        let (dh, dw) = with_f32s([h, w], self.name(), |[hv, wv]| -> Result<_> {
+            if dz.len() != n * vocab {
+                // A second backward pass over the same graph: compute the gradient again.
+                dz = self.losses_and_gradient(hv, wv, d)?.1;
+            }
+            scale_rows(&mut dz, &g, vocab);
+            let dh = product(
+                n,
+                d,
+                vocab,
+                Operand::plain(&dz, vocab),
+                Operand::plain(wv, d),
+            );
+            let dw = product(
+                vocab,
+                d,
+                n,
+                Operand::transposed(&dz, vocab),
+                Operand::plain(hv, d),
+            );
+            Ok((dh, dw))
+        })??;
         Ok((
             Some(Tensor::from_vec(dh, h.shape(), h.device())?),
             Some(Tensor::from_vec(dw, w.shape(), w.device())?),

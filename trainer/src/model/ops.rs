@@ -9,7 +9,7 @@
 //! differentiable compositions of candle ops.
 
 use super::fastmath::{self, exp_into, exp_into_sum, simd_fn};
-use super::fused::{with_f32, ROWS_PER_TASK};
+use super::fused::{with_f32s, ROWS_PER_TASK};
 use candle_core::backend::BackendStorage;
 use candle_core::{
     bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D,
@@ -336,15 +336,11 @@ impl CustomOp2 for RmsNorm {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
         let d = w.elem_count();
-        let (dx, dw) = with_f32(x, self.name(), |xv| {
-            with_f32(w, self.name(), |wv| {
-                with_f32(&grad, self.name(), |g| {
-                    let mut dx = vec![0f32; xv.len()];
-                    rms_norm_backward_x(xv, wv, g, self.eps, &mut dx);
-                    (dx, rms_norm_backward_w(xv, g, d, self.eps))
-                })
-            })
-        })???;
+        let (dx, dw) = with_f32s([x, w, &grad], self.name(), |[xv, wv, g]| {
+            let mut dx = vec![0f32; xv.len()];
+            rms_norm_backward_x(xv, wv, g, self.eps, &mut dx);
+            (dx, rms_norm_backward_w(xv, g, d, self.eps))
+        })?;
         Ok((
             Some(Tensor::from_vec(dx, x.shape(), x.device())?),
             Some(Tensor::from_vec(dw, w.shape(), w.device())?),
@@ -524,6 +520,20 @@ simd_fn! {
     }
 }
 
+/// Multiplies row `i` (`width` values) of `rows` by `factors[i]`: a loss gradient kept for an
+/// upstream gradient of one, scaled to the upstream gradient the backward pass received.
+pub(crate) fn scale_rows(rows: &mut [f32], factors: &[f32], width: usize) {
+    rows.par_chunks_mut(width * ROWS_PER_TASK)
+        .zip(factors.par_chunks(ROWS_PER_TASK))
+        .for_each(|(rows, factors)| {
+            for (row, &k) in rows.chunks_exact_mut(width).zip(factors) {
+                if k != 1.0 {
+                    row.iter_mut().for_each(|v| *v *= k);
+                }
+            }
+        });
+}
+
 /// The forward pass also writes `weights[i] · (softmax(logits[i]) − onehot(targets[i]))`, the
 /// loss's gradient for an upstream gradient of one, which the backward pass then only scales:
 /// the exponentials are computed once.
@@ -575,15 +585,7 @@ impl CustomOp3 for CrossEntropy {
             dz = cross_entropy_rows(&z, &t, &w, v)?.1;
         }
         let g: Vec<f32> = grad.flatten_all()?.to_vec1()?;
-        dz.par_chunks_mut(v * ROWS_PER_TASK)
-            .zip(g.par_chunks(ROWS_PER_TASK))
-            .for_each(|(dz, g)| {
-                for (dr, &g) in dz.chunks_exact_mut(v).zip(g) {
-                    if g != 1.0 {
-                        dr.iter_mut().for_each(|d| *d *= g);
-                    }
-                }
-            });
+        scale_rows(&mut dz, &g, v);
         Ok((
             Some(Tensor::from_vec(dz, logits.shape(), logits.device())?),
             None,

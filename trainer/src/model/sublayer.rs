@@ -8,7 +8,7 @@
 //! mixer's output for the backward pass (a second backward pass over the same graph computes
 //! them again).
 
-use super::fused::{rows_of, with_f32};
+use super::fused::{rows_of, with_f32s};
 use super::ops::{f32s, rms_norm_backward_w, rms_norm_backward_x, rms_norm_rows};
 use super::sgemm::{product, product_onto, Operand};
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
@@ -149,51 +149,45 @@ impl<M: Mixer> CustomOp3 for SubLayer<M> {
         let rows = x.elem_count() / dim;
         let saved = self.saved.lock().expect("sub-layer lock").take();
         let name = self.name();
-        let (dx, dpacked, dw_out) = with_f32(x, name, |xv| {
-            with_f32(packed, name, |packed| {
-                with_f32(w_out, name, |w_out| {
-                    with_f32(&grad, name, |g| {
-                        let (h, projected, mixed) =
-                            saved.unwrap_or_else(|| self.inner(xv, packed, dim));
-                        let (w_in, norm) = packed.split_at(in_width * dim);
-                        let dmixed = product(
-                            rows,
-                            mixed_width,
-                            dim,
-                            Operand::plain(g, dim),
-                            Operand::plain(w_out, mixed_width),
-                        );
-                        let dw_out = product(
-                            dim,
-                            mixed_width,
-                            rows,
-                            Operand::transposed(g, dim),
-                            Operand::plain(&mixed, mixed_width),
-                        );
-                        let dprojected = self.mixer.backward(&projected, &dmixed);
-                        let dh = product(
-                            rows,
-                            dim,
-                            in_width,
-                            Operand::plain(&dprojected, in_width),
-                            Operand::plain(w_in, dim),
-                        );
-                        let mut dpacked = product(
-                            in_width,
-                            dim,
-                            rows,
-                            Operand::transposed(&dprojected, in_width),
-                            Operand::plain(&h, dim),
-                        );
-                        dpacked.extend(rms_norm_backward_w(xv, &dh, dim, self.eps));
-                        // The residual passes `g` on; the norm adds its part.
-                        let mut dx = g.to_vec();
-                        rms_norm_backward_x(xv, norm, &dh, self.eps, &mut dx);
-                        (dx, dpacked, dw_out)
-                    })
-                })
-            })
-        })????;
+        let tensors = [x, packed, w_out, &grad];
+        let (dx, dpacked, dw_out) = with_f32s(tensors, name, |[xv, packed, w_out, g]| {
+            let (h, projected, mixed) = saved.unwrap_or_else(|| self.inner(xv, packed, dim));
+            let (w_in, norm) = packed.split_at(in_width * dim);
+            let dmixed = product(
+                rows,
+                mixed_width,
+                dim,
+                Operand::plain(g, dim),
+                Operand::plain(w_out, mixed_width),
+            );
+            let dw_out = product(
+                dim,
+                mixed_width,
+                rows,
+                Operand::transposed(g, dim),
+                Operand::plain(&mixed, mixed_width),
+            );
+            let dprojected = self.mixer.backward(&projected, &dmixed);
+            let dh = product(
+                rows,
+                dim,
+                in_width,
+                Operand::plain(&dprojected, in_width),
+                Operand::plain(w_in, dim),
+            );
+            let mut dpacked = product(
+                in_width,
+                dim,
+                rows,
+                Operand::transposed(&dprojected, in_width),
+                Operand::plain(&h, dim),
+            );
+            dpacked.extend(rms_norm_backward_w(xv, &dh, dim, self.eps));
+            // The residual passes `g` on; the norm adds its part.
+            let mut dx = g.to_vec();
+            rms_norm_backward_x(xv, norm, &dh, self.eps, &mut dx);
+            (dx, dpacked, dw_out)
+        })?;
         Ok((
             Some(Tensor::from_vec(dx, x.shape(), x.device())?),
             Some(Tensor::from_vec(dpacked, packed.shape(), packed.device())?),
